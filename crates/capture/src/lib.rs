@@ -5,4 +5,4 @@
 
 pub mod stream;
 
-pub use stream::{Chunk, ConnectionInfo, Datagram, Direction, StreamSink};
+pub use stream::{Chunk, ConnectionInfo, Contact, Datagram, Direction, StreamSink};

@@ -68,6 +68,23 @@ pub struct Datagram<'a> {
     pub time: Timestamp,
 }
 
+/// Evidence that the client talked to a host whose traffic could not be
+/// read: a DNS answer, the SNI of a TLS or QUIC ClientHello.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contact {
+    /// Host name, lower-case.
+    pub host: String,
+    /// How it was learned: `dns`, `tls-sni`, `quic-sni`.
+    pub via: &'static str,
+    /// TCP stream id, for a TLS connection.
+    pub stream: Option<u64>,
+    /// Frames (1-based) that carry the evidence.
+    pub frames: Vec<u64>,
+    pub time: Timestamp,
+    /// Server address, when known.
+    pub server: Option<SocketAddr>,
+}
+
 /// Receives what the capture reader (or a layer below) recovers.
 ///
 /// Every method but `data` has a default that does nothing, so a sink only
@@ -94,6 +111,10 @@ pub trait StreamSink {
     /// Block of type TLS key log): NSS key log text. Arrives before the
     /// packets that follow the block in the file.
     fn secrets(&mut self, _keylog: &[u8]) {}
+
+    /// A host was contacted (DNS answer, SNI of a connection that will not
+    /// be decrypted). Layers forward contacts they do not consume.
+    fn contact(&mut self, _contact: &Contact) {}
 
     /// An anomaly in the input.
     fn diagnostic(&mut self, _diagnostic: Diagnostic) {}
