@@ -28,15 +28,33 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(severity: Severity, code: impl Into<String>, message: impl Into<String>, origin: Origin) -> Diagnostic {
-        Diagnostic { severity, code: code.into(), message: message.into(), origin }
+    pub fn new(
+        severity: Severity,
+        code: impl Into<String>,
+        message: impl Into<String>,
+        origin: Origin,
+    ) -> Diagnostic {
+        Diagnostic {
+            severity,
+            code: code.into(),
+            message: message.into(),
+            origin,
+        }
     }
 
-    pub fn error(code: impl Into<String>, message: impl Into<String>, origin: Origin) -> Diagnostic {
+    pub fn error(
+        code: impl Into<String>,
+        message: impl Into<String>,
+        origin: Origin,
+    ) -> Diagnostic {
         Diagnostic::new(Severity::Error, code, message, origin)
     }
 
-    pub fn warning(code: impl Into<String>, message: impl Into<String>, origin: Origin) -> Diagnostic {
+    pub fn warning(
+        code: impl Into<String>,
+        message: impl Into<String>,
+        origin: Origin,
+    ) -> Diagnostic {
         Diagnostic::new(Severity::Warning, code, message, origin)
     }
 

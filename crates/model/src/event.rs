@@ -28,6 +28,13 @@ pub struct Event {
     pub page_url: Option<String>,
     pub referrer: Option<String>,
     pub page_title: Option<String>,
+    /// Where `page_url` came from: `payload` (the tracker was told it),
+    /// `referer` (the request's Referer header named the page), or
+    /// `navigation` (the payload and Referer named only the site, and the
+    /// page is the last page loaded from that site before the request — an
+    /// inference, marked as such). `None` when `page_url` is `None`.
+    #[serde(default)]
+    pub page_url_from: Option<String>,
     /// Request start (UTC).
     pub time: Option<Timestamp>,
     pub request: RequestSummary,
@@ -35,6 +42,11 @@ pub struct Event {
     pub fields: Vec<Field>,
     pub identifiers: Vec<Identifier>,
     pub flags: Vec<Flag>,
+    /// `first-party` or `third-party`: whether the request went to the
+    /// registrable domain of the page it was made for; `None` when no page
+    /// is known. Filled by the analyzer.
+    #[serde(default)]
+    pub party: Option<String>,
     /// How the decoder recognised the request.
     pub detection: Detection,
     pub origin: Origin,
@@ -132,6 +144,7 @@ impl Event {
             page_url: None,
             referrer: None,
             page_title: None,
+            page_url_from: None,
             time: exchange.time,
             request: RequestSummary {
                 method: request.method.clone(),
@@ -147,6 +160,7 @@ impl Event {
             fields: Vec::new(),
             identifiers: Vec::new(),
             flags: Vec::new(),
+            party: None,
             detection: Detection::Endpoint,
             origin: exchange.origin.clone(),
         }
@@ -161,16 +175,39 @@ mod tests {
     #[test]
     fn record_has_every_key_even_when_empty() {
         let exchange = Exchange {
-            request: Request { method: "GET".into(), url: "https://www.facebook.com/tr?id=1".into(), ..Request::default() },
+            request: Request {
+                method: "GET".into(),
+                url: "https://www.facebook.com/tr?id=1".into(),
+                ..Request::default()
+            },
             origin: Origin::file("a.har", None, InputFormat::Har),
             ..Exchange::default()
         };
         let event = Event::for_exchange("meta", "Meta", Kind::Event, &exchange);
         let json = serde_json::to_value(&event).unwrap_or_default();
-        let keys: Vec<&str> = json.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+        let keys: Vec<&str> = json
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
         for key in [
-            "schema", "tracker", "vendor", "kind", "event", "pixel_id", "page_url", "referrer", "page_title",
-            "time", "request", "fields", "identifiers", "flags", "detection", "origin",
+            "schema",
+            "tracker",
+            "vendor",
+            "kind",
+            "event",
+            "pixel_id",
+            "page_url",
+            "referrer",
+            "page_title",
+            "page_url_from",
+            "time",
+            "request",
+            "fields",
+            "identifiers",
+            "flags",
+            "party",
+            "detection",
+            "origin",
         ] {
             assert!(keys.contains(&key), "missing {key}");
         }

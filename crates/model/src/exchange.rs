@@ -165,7 +165,10 @@ mod tests {
             url: url.into(),
             headers: headers
                 .iter()
-                .map(|(n, v)| Header { name: (*n).into(), value: (*v).into() })
+                .map(|(n, v)| Header {
+                    name: (*n).into(),
+                    value: (*v).into(),
+                })
                 .collect(),
             ..Request::default()
         }
@@ -173,13 +176,26 @@ mod tests {
 
     #[test]
     fn host_comes_from_the_url_without_port_or_user() {
-        assert_eq!(request("https://u@Analytics.TikTok.com:443/api", &[]).host().as_deref(), Some("analytics.tiktok.com"));
-        assert_eq!(request("http://[::1]:8080/x", &[]).host().as_deref(), Some("::1"));
+        assert_eq!(
+            request("https://u@Analytics.TikTok.com:443/api", &[])
+                .host()
+                .as_deref(),
+            Some("analytics.tiktok.com")
+        );
+        assert_eq!(
+            request("http://[::1]:8080/x", &[]).host().as_deref(),
+            Some("::1")
+        );
     }
 
     #[test]
     fn host_falls_back_to_headers_for_relative_urls() {
-        assert_eq!(request("/tr?id=1", &[("Host", "www.facebook.com")]).host().as_deref(), Some("www.facebook.com"));
+        assert_eq!(
+            request("/tr?id=1", &[("Host", "www.facebook.com")])
+                .host()
+                .as_deref(),
+            Some("www.facebook.com")
+        );
         assert_eq!(request("/tr", &[]).host(), None);
     }
 }

@@ -27,9 +27,7 @@ mod sink;
 mod time;
 
 pub use diagnostic::{Diagnostic, Severity};
-pub use event::{
-    Detection, Event, Field, Flag, Identifier, Kind, RequestSummary, SCHEMA,
-};
+pub use event::{Detection, Event, Field, Flag, Identifier, Kind, RequestSummary, SCHEMA};
 pub use exchange::{Body, BodySource, BodyState, Cookie, Exchange, Header, Request, Response};
 pub use origin::{InputFormat, Origin};
 pub use sink::{Collected, EventSink, ExchangeSink};

@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 /// The kind of input file, sniffed from its bytes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum InputFormat {
     #[default]
@@ -41,6 +43,11 @@ pub struct Origin {
 impl Origin {
     /// An origin naming only the file: the template producers fill in.
     pub fn file(file: impl Into<String>, sha256: Option<String>, format: InputFormat) -> Origin {
-        Origin { file: file.into(), sha256, format, ..Origin::default() }
+        Origin {
+            file: file.into(),
+            sha256,
+            format,
+            ..Origin::default()
+        }
     }
 }

@@ -184,33 +184,55 @@ mod tests {
     #[test]
     fn formats_utc_with_milliseconds() {
         let t = Timestamp::parse_rfc3339("2026-11-29T02:42:58.554Z");
-        assert_eq!(t.map(|t| t.to_string()).as_deref(), Some("2026-11-29T02:42:58.554Z"));
+        assert_eq!(
+            t.map(|t| t.to_string()).as_deref(),
+            Some("2026-11-29T02:42:58.554Z")
+        );
     }
 
     #[test]
     fn converts_offsets_to_utc() {
         let t = Timestamp::parse_rfc3339("2015-03-19T14:30:41.123+01:00");
-        assert_eq!(t.map(|t| t.to_string()).as_deref(), Some("2015-03-19T13:30:41.123Z"));
+        assert_eq!(
+            t.map(|t| t.to_string()).as_deref(),
+            Some("2015-03-19T13:30:41.123Z")
+        );
         let t = Timestamp::parse_rfc3339("2009-07-24T19:20:30.45-0230");
-        assert_eq!(t.map(|t| t.to_string()).as_deref(), Some("2009-07-24T21:50:30.450Z"));
+        assert_eq!(
+            t.map(|t| t.to_string()).as_deref(),
+            Some("2009-07-24T21:50:30.450Z")
+        );
     }
 
     #[test]
     fn keeps_microseconds_from_captures() {
         let t = Timestamp::from_parts(1_700_000_000, 123_456_000);
-        assert_eq!(t.map(|t| t.to_string()).as_deref(), Some("2023-11-14T22:13:20.123456Z"));
+        assert_eq!(
+            t.map(|t| t.to_string()).as_deref(),
+            Some("2023-11-14T22:13:20.123456Z")
+        );
     }
 
     #[test]
     fn handles_times_before_the_epoch() {
         let t = Timestamp::parse_rfc3339("1969-12-31T23:59:59.5Z");
         assert_eq!(t, Some(Timestamp(-500_000_000)));
-        assert_eq!(t.map(|t| t.to_string()).as_deref(), Some("1969-12-31T23:59:59.500Z"));
+        assert_eq!(
+            t.map(|t| t.to_string()).as_deref(),
+            Some("1969-12-31T23:59:59.500Z")
+        );
     }
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "yesterday", "2026-13-01T00:00:00Z", "2026-01-01", "2026-01-01T00:00:00.Z", "2026-01-01T00:00:00Q"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "2026-01-01",
+            "2026-01-01T00:00:00.Z",
+            "2026-01-01T00:00:00Q",
+        ] {
             assert_eq!(Timestamp::parse_rfc3339(bad), None, "{bad}");
         }
     }
