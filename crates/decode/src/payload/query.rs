@@ -1,0 +1,155 @@
+//! Query strings and `application/x-www-form-urlencoded` bodies.
+//!
+//! Split on `&`, then on the first `=`; percent-decode as UTF-8 with `+` as
+//! a space (form semantics, which is why this module is only used for query
+//! and form text, never for paths or JSON). Order, duplicates and empty
+//! values are kept: "present but empty" is evidence too. Keys that start
+//! with `amp;` (an HTML-escaped `&amp;` copied into a tag) lose the prefix,
+//! and the parameter remembers that it was there.
+
+use percent_encoding::percent_decode;
+
+/// One `key=value` pair as it appeared on the wire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Param {
+    /// The decoded key (`cd[value]` whether it was sent as `cd[value]` or
+    /// `cd%5Bvalue%5D`), without an `amp;` prefix.
+    pub key: String,
+    /// The decoded value. When the decoded bytes are not UTF-8 this is the
+    /// value exactly as on the wire (still percent-encoded), so no byte is
+    /// lost or replaced; `utf8` says which.
+    pub value: String,
+    /// The key as on the wire.
+    pub raw_key: String,
+    /// The value as on the wire; `None` when the token had no `=`.
+    pub raw_value: Option<String>,
+    /// Whether decoding produced UTF-8 (`false`: `value` is the raw text).
+    pub utf8: bool,
+    /// The key started with `amp;` (an HTML-escaped separator), now removed.
+    pub amp_prefix: bool,
+}
+
+/// Parses a query string (without the leading `?`) or a form body.
+pub fn parse(input: &str) -> Vec<Param> {
+    parse_bytes(input.as_bytes())
+}
+
+/// Parses form-encoded bytes; bytes that are not UTF-8 are kept in the
+/// parameter's raw text.
+pub fn parse_bytes(input: &[u8]) -> Vec<Param> {
+    input
+        .split(|b| *b == b'&')
+        .filter(|token| !token.is_empty())
+        .map(|token| {
+            let (raw_key, raw_value) = match memchr::memchr(b'=', token) {
+                Some(at) => (token.get(..at).unwrap_or_default(), token.get(at + 1..)),
+                None => (token, None),
+            };
+            let (key, key_utf8) = decode_component(raw_key);
+            let (value, value_utf8) = raw_value
+                .map(decode_component)
+                .unwrap_or((String::new(), true));
+            let (key, amp_prefix) = match key.strip_prefix("amp;") {
+                Some(rest) => (rest.to_owned(), true),
+                None => (key, false),
+            };
+            Param {
+                key,
+                value,
+                raw_key: String::from_utf8_lossy(raw_key).into_owned(),
+                raw_value: raw_value.map(|v| String::from_utf8_lossy(v).into_owned()),
+                utf8: key_utf8 && value_utf8,
+                amp_prefix,
+            }
+        })
+        .collect()
+}
+
+/// Percent-decodes one query/form component with `+` as space. Returns the
+/// text and whether it was UTF-8; if not, the raw text is returned instead.
+pub fn decode_component(raw: &[u8]) -> (String, bool) {
+    let spaced: Vec<u8> = raw
+        .iter()
+        .map(|b| if *b == b'+' { b' ' } else { *b })
+        .collect();
+    let decoded: Vec<u8> = percent_decode(&spaced).collect();
+    match String::from_utf8(decoded) {
+        Ok(text) => (text, true),
+        Err(_) => (String::from_utf8_lossy(raw).into_owned(), false),
+    }
+}
+
+/// Percent-decodes text outside form context (`+` stays `+`), returning
+/// `None` when the result is not UTF-8.
+pub fn percent_decode_strict(raw: &str) -> Option<String> {
+    percent_decode(raw.as_bytes())
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(input: &str) -> Vec<(String, String)> {
+        parse(input).into_iter().map(|p| (p.key, p.value)).collect()
+    }
+
+    #[test]
+    fn keeps_order_duplicates_and_empty_values() {
+        assert_eq!(
+            pairs("rl=&expv2%5B%5D=pl0&expv2%5B%5D=el0&flag&em="),
+            vec![
+                ("rl".into(), "".into()),
+                ("expv2[]".into(), "pl0".into()),
+                ("expv2[]".into(), "el0".into()),
+                ("flag".into(), "".into()),
+                ("em".into(), "".into()),
+            ]
+        );
+        let flag = &parse("flag")[0];
+        assert_eq!(flag.raw_value, None);
+    }
+
+    #[test]
+    fn plus_is_a_space_but_encoded_plus_is_a_plus() {
+        assert_eq!(
+            pairs("q=erectile+dysfunction&ph=%2B1555"),
+            vec![
+                ("q".into(), "erectile dysfunction".into()),
+                ("ph".into(), "+1555".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn bracket_keys_decode_whether_encoded_or_literal() {
+        assert_eq!(
+            pairs("cd[value]=1&cd%5Bcurrency%5D=USD")[1].0,
+            "cd[currency]"
+        );
+        assert_eq!(pairs("cd[value]=1")[0].0, "cd[value]");
+    }
+
+    #[test]
+    fn amp_prefix_is_stripped_and_remembered() {
+        let params = parse("label=x&amp;guid=ON");
+        assert_eq!(params[1].key, "guid");
+        assert!(params[1].amp_prefix);
+        assert_eq!(params[1].raw_key, "amp;guid");
+    }
+
+    #[test]
+    fn non_utf8_values_keep_their_wire_text() {
+        let params = parse("p=DivX%AE%20Web");
+        assert_eq!(params[0].value, "DivX%AE%20Web");
+        assert!(!params[0].utf8);
+    }
+
+    #[test]
+    fn nested_url_is_decoded_once() {
+        let params = parse("dl=https%3A%2F%2Fx.test%2Fty%3Femail%3DJ%2540E.com");
+        assert_eq!(params[0].value, "https://x.test/ty?email=J%40E.com");
+    }
+}

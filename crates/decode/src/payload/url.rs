@@ -1,0 +1,105 @@
+//! Splitting URLs, including URLs nested inside parameter values.
+//!
+//! A deliberately small splitter rather than a WHATWG parser: recorded URLs
+//! are evidence and must be reported as they were, so nothing here
+//! normalises, resolves or re-encodes. The host is lower-cased and its port
+//! removed only for matching.
+
+/// The parts of a URL, borrowed from the original text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UrlParts<'a> {
+    pub scheme: Option<&'a str>,
+    /// Lower-case, without user info and port; `None` for a relative URL.
+    pub host: Option<String>,
+    /// The path as on the wire (`/` when empty).
+    pub path: &'a str,
+    /// The text after `?`, without the fragment.
+    pub query: Option<&'a str>,
+    pub fragment: Option<&'a str>,
+}
+
+/// Splits an absolute (`https://h/p?q`) or origin-relative (`/p?q`) URL.
+pub fn split(url: &str) -> UrlParts<'_> {
+    let (without_fragment, fragment) = match url.split_once('#') {
+        Some((a, b)) => (a, Some(b)),
+        None => (url, None),
+    };
+    let (scheme, rest, has_authority) = match without_fragment.split_once("://") {
+        Some((scheme, rest))
+            if !scheme.is_empty()
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) =>
+        {
+            (Some(scheme), rest, true)
+        }
+        _ => (None, without_fragment, false),
+    };
+    let (authority, path_and_query) = if has_authority {
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        (rest.get(..end), rest.get(end..).unwrap_or_default())
+    } else {
+        (None, rest)
+    };
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path_and_query, None),
+    };
+    let host = authority.map(host_of_authority).filter(|h| !h.is_empty());
+    UrlParts {
+        scheme,
+        host,
+        path: if path.is_empty() { "/" } else { path },
+        query,
+        fragment,
+    }
+}
+
+/// Whether a value looks like an absolute http(s) URL worth splitting.
+pub fn is_absolute_http(text: &str) -> bool {
+    let lower = text.get(..8).unwrap_or(text).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+fn host_of_authority(authority: &str) -> String {
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or(rest)
+    } else {
+        host.split(':').next().unwrap_or(host)
+    };
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// The path segments of a path (`/signals/config/123` → `signals`,
+/// `config`, `123`).
+pub fn segments(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_absolute_and_relative_urls() {
+        let parts = split("https://User@WWW.Facebook.com:443/tr/?id=1&ev=PageView#x");
+        assert_eq!(parts.host.as_deref(), Some("www.facebook.com"));
+        assert_eq!(
+            (parts.path, parts.query, parts.fragment),
+            ("/tr/", Some("id=1&ev=PageView"), Some("x"))
+        );
+        let relative = split("/g/collect?v=2");
+        assert_eq!(
+            (relative.host, relative.path, relative.query),
+            (None, "/g/collect", Some("v=2"))
+        );
+        assert_eq!(split("https://a.test?x=1").path, "/");
+    }
+
+    #[test]
+    fn recognises_nested_urls() {
+        assert!(is_absolute_http("https://shop.test/?q=x"));
+        assert!(!is_absolute_http("fb.1.2.3"));
+    }
+}
