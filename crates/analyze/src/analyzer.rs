@@ -1,0 +1,1548 @@
+//! The [`Analyzer`]: everything that runs on decoded events.
+
+use crate::identity::{Identities, Normalisation, Variant, variants};
+use crate::layers;
+use crate::report::{IdentityReport, IdentityTally};
+use crate::rules::{Rules, RulesError, Scope, category_of};
+use crate::text::{
+    as_url, decode_layers, find_emails, hash_form, is_email_shaped, is_phone_shaped, last_segment,
+    looks_like_url, percent_decode, query_pairs, split_url, url_host, word_string,
+};
+use aho_corasick::{AhoCorasick, MatchKind};
+use pixelscope_model::{Event, Exchange, Field, Flag, Identifier};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt;
+use std::path::Path;
+use std::sync::{Mutex, PoisonError};
+
+/// Settings of an [`Analyzer`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AnalyzerOptions {
+    /// How identities are normalised before hashing.
+    pub normalisation: Normalisation,
+}
+
+/// The rule or identity set was too large to compile.
+#[derive(Debug)]
+pub struct BuildError {
+    pub message: String,
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// Identity kinds the decoders' closed vocabulary names (`Field.property`).
+const IDENTITY_PROPERTIES: &[&str] = &[
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "city",
+    "state",
+    "zip",
+    "country",
+    "gender",
+    "date_of_birth",
+    "external_id",
+    "client_id",
+    "click_id",
+    "user_id",
+];
+
+/// Properties that are browser or click ids: never a hashed person.
+const BROWSER_ID_PROPERTIES: &[&str] = &["client_id", "click_id", "user_id"];
+
+/// Field names that say what a value is, even in plain text.
+const STRONG_NAMES: &[(&str, &str)] = &[
+    ("email", "email"),
+    ("e_mail", "email"),
+    ("emailaddress", "email"),
+    ("email_address", "email"),
+    ("user_email", "email"),
+    ("hashed_email", "email"),
+    ("email_hash", "email"),
+    ("hem", "email"),
+    ("u_hem", "email"),
+    ("sha256_email_address", "email"),
+    ("phone", "phone"),
+    ("phone_number", "phone"),
+    ("phonenumber", "phone"),
+    ("hashed_phone", "phone"),
+    ("u_hpn", "phone"),
+    ("sha256_phone_number", "phone"),
+    ("first_name", "first_name"),
+    ("firstname", "first_name"),
+    ("last_name", "last_name"),
+    ("lastname", "last_name"),
+    ("date_of_birth", "date_of_birth"),
+    ("external_id", "external_id"),
+];
+
+/// Vendor abbreviations that only name an identity when the value is a
+/// digest (Meta `ud[em]`, `ud[ph]`, `ud[fn]`…; Reddit `em`, `pn`).
+const WEAK_NAMES: &[(&str, &str)] = &[
+    ("em", "email"),
+    ("hpn", "phone"),
+    ("ph", "phone"),
+    ("pn", "phone"),
+    ("fn", "first_name"),
+    ("ln", "last_name"),
+    ("ct", "city"),
+    ("st", "state"),
+    ("zp", "zip"),
+    ("db", "date_of_birth"),
+    ("ge", "gender"),
+];
+
+/// Keys of Google's user-provided-data mini-syntax
+/// (`em=tv.1~em.<hash>~pn.<hash>`; FORMATS.md §2 item 5).
+const GOOGLE_UPD_KEYS: &[(&str, &str)] = &[
+    ("em", "email"),
+    ("pn", "phone"),
+    ("fn", "first_name"),
+    ("ln", "last_name"),
+    ("sn", "last_name"),
+    ("ct", "city"),
+    ("rg", "state"),
+    ("pc", "zip"),
+    ("co", "country"),
+    ("sa", "street"),
+];
+
+/// Properties whose values are read for sensitive terms besides those with
+/// no property at all (identifiers and technical ids are skipped).
+const CONTENT_PROPERTIES: &[&str] = &[
+    "page_title",
+    "content",
+    "button_text",
+    "search_term",
+    "event_name",
+];
+
+/// The compiled identity lookup.
+struct IdentityIndex {
+    variants: Vec<Variant>,
+    /// Exact lookup: lower-cased variant text (base64 variants as is).
+    exact: HashMap<String, Vec<usize>>,
+    /// Substring search: case-insensitive and case-sensitive automata, each
+    /// with the variant index of every pattern.
+    folded: Option<(AhoCorasick, Vec<usize>)>,
+    cased: Option<(AhoCorasick, Vec<usize>)>,
+}
+
+/// The compiled rules.
+struct RuleIndex {
+    rules: Rules,
+    terms: Option<AhoCorasick>,
+    parameters: HashMap<String, String>,
+    search_keys: HashSet<String>,
+    search_fields: HashSet<String>,
+    platform_ids: HashMap<String, Vec<usize>>,
+}
+
+/// Runs after decoding: adds identifiers, identity matches, sensitive
+/// content, linkage and policy flags, and first/third party to each event
+/// of an exchange.
+///
+/// `Sync`: one analyzer serves every worker thread. It also keeps a
+/// running [`IdentityTally`] of everything it analysed (see
+/// [`Analyzer::report`]); callers that prefer to merge per-exchange tallies
+/// themselves use the value [`Analyzer::analyze`] returns.
+pub struct Analyzer {
+    identities: Identities,
+    index: IdentityIndex,
+    rules: RuleIndex,
+    tally: Mutex<IdentityTally>,
+}
+
+/// A match of a known identity inside some text.
+#[derive(Clone, Debug)]
+struct Hit {
+    variant: usize,
+    /// The matched text as it appears.
+    found: String,
+}
+
+impl Analyzer {
+    /// Compiles identities and rules once.
+    pub fn new(
+        identities: Identities,
+        rules: Rules,
+        options: AnalyzerOptions,
+    ) -> Result<Analyzer, BuildError> {
+        let index = IdentityIndex::build(&identities, &options.normalisation)?;
+        let rules = RuleIndex::build(rules)?;
+        Ok(Analyzer {
+            identities,
+            index,
+            rules,
+            tally: Mutex::new(IdentityTally::default()),
+        })
+    }
+
+    /// Adds the rules of a user rule file (same syntax as the embedded
+    /// packs) and recompiles.
+    pub fn load_rules(&mut self, path: &Path) -> Result<(), RulesError> {
+        let mut rules = self.rules.rules.clone();
+        rules.load(path)?;
+        self.rules = RuleIndex::build(rules).map_err(|e| RulesError {
+            place: path.display().to_string(),
+            message: e.message,
+        })?;
+        Ok(())
+    }
+
+    /// The rules in use.
+    pub fn rules(&self) -> &Rules {
+        &self.rules.rules
+    }
+
+    pub fn identities(&self) -> &Identities {
+        &self.identities
+    }
+
+    /// Analyses every event decoded from `exchange` and returns what known
+    /// identities this exchange carried (already added to the analyzer's
+    /// own running tally too).
+    pub fn analyze(&self, exchange: &Exchange, events: &mut [Event]) -> IdentityTally {
+        let mut matched: Vec<(usize, usize)> = Vec::new();
+        for (event_index, event) in events.iter_mut().enumerate() {
+            event.party = party(exchange, event);
+            recognise_identifiers(event);
+            let mut flags = FlagList::from(std::mem::take(&mut event.flags));
+            self.content_flags(exchange, event, &mut flags);
+            self.linkage_flags(exchange, event, &mut flags);
+            self.policy_flags(event, &mut flags);
+            event.flags = flags.into_vec();
+            if !self.identities.is_empty() {
+                for variant in self.match_event(event) {
+                    matched.push((event_index, variant));
+                }
+            }
+        }
+        if !self.identities.is_empty() && !events.is_empty() {
+            for (event_index, variant) in self.match_layers(exchange, events) {
+                matched.push((event_index, variant));
+            }
+        }
+        let tally = self.tally_of(events, &matched);
+        if !tally.is_empty() {
+            let mut running = self.tally.lock().unwrap_or_else(PoisonError::into_inner);
+            running.merge(tally.clone());
+        }
+        tally
+    }
+
+    /// The summary of everything analysed so far.
+    pub fn report(&self) -> IdentityReport {
+        let running = self.tally.lock().unwrap_or_else(PoisonError::into_inner);
+        IdentityReport::new(&self.identities, &running)
+    }
+
+    /// The summary of a tally merged by the caller.
+    pub fn report_for(&self, tally: &IdentityTally) -> IdentityReport {
+        IdentityReport::new(&self.identities, tally)
+    }
+
+    fn tally_of(&self, events: &[Event], matched: &[(usize, usize)]) -> IdentityTally {
+        let mut tally = IdentityTally::default();
+        let mut per_label_tracker: HashMap<(usize, &str), BTreeSet<usize>> = HashMap::new();
+        for (event_index, variant_index) in matched {
+            let (Some(event), Some(variant)) = (
+                events.get(*event_index),
+                self.index.variants.get(*variant_index),
+            ) else {
+                continue;
+            };
+            let Some(identity) = self.identities.iter().nth(variant.identity) else {
+                continue;
+            };
+            let receipt = tally.entry(&identity.label, &event.tracker);
+            receipt.forms.insert(variant.form.to_owned());
+            receipt
+                .normalisations
+                .insert(variant.normalisation.to_owned());
+            per_label_tracker
+                .entry((variant.identity, event.tracker.as_str()))
+                .or_default()
+                .insert(*event_index);
+        }
+        for ((identity_index, tracker), event_indices) in per_label_tracker {
+            let Some(identity) = self.identities.iter().nth(identity_index) else {
+                continue;
+            };
+            let receipt = tally.entry(&identity.label, tracker);
+            receipt.requests = 1;
+            receipt.events = event_indices.len() as u64;
+        }
+        tally
+    }
+
+    // ---- identity matching -------------------------------------------------
+
+    /// Marks identifiers that are a known identity, and adds identifiers
+    /// where a field holds one the decoder did not list. Returns the
+    /// variant of every match.
+    fn match_event(&self, event: &mut Event) -> Vec<usize> {
+        let mut matches = Vec::new();
+        for identifier in &mut event.identifiers {
+            if let Some(variant) = self.index.lookup(&identifier.kind, &identifier.value) {
+                if identifier.matched.is_none() {
+                    identifier.matched = self.label_of(variant);
+                }
+                matches.push(variant);
+            }
+        }
+        let mut added: Vec<Identifier> = Vec::new();
+        for field in &event.fields {
+            for layer in decode_layers(&field.value, plus_is_space(field)) {
+                for hit in self.index.search(&layer) {
+                    let Some(identifier) = self.identifier_for(&hit, &field.path) else {
+                        continue;
+                    };
+                    let known = event.identifiers.iter().chain(added.iter()).any(|i| {
+                        i.matched == identifier.matched && i.value.eq_ignore_ascii_case(&hit.found)
+                    });
+                    if known {
+                        continue;
+                    }
+                    if let Some(existing) = event.identifiers.iter_mut().find(|i| {
+                        i.path == identifier.path && i.value.eq_ignore_ascii_case(&identifier.value)
+                    }) {
+                        existing.matched = identifier.matched.clone();
+                    } else {
+                        added.push(identifier);
+                    }
+                    matches.push(hit.variant);
+                }
+            }
+        }
+        event.identifiers.extend(added);
+        matches
+    }
+
+    /// Searches every raw layer of the request for identities no event
+    /// shows yet (a cookie, a header, a gzip or base64 layer the decoder
+    /// did not open) and adds them to every event of the exchange.
+    fn match_layers(&self, exchange: &Exchange, events: &mut [Event]) -> Vec<(usize, usize)> {
+        let mut matches = Vec::new();
+        let mut new_identifiers: Vec<(Identifier, usize)> = Vec::new();
+        for value in layers::collect(exchange) {
+            for hit in self.index.search(&value.text) {
+                let Some(identifier) = self.identifier_for(&hit, &value.path) else {
+                    continue;
+                };
+                let shown = events.iter().any(|e| {
+                    e.identifiers.iter().any(|i| {
+                        i.matched == identifier.matched && i.value.eq_ignore_ascii_case(&hit.found)
+                    })
+                });
+                let pending = new_identifiers.iter().any(|(i, _)| {
+                    i.matched == identifier.matched && i.value.eq_ignore_ascii_case(&hit.found)
+                });
+                if !shown && !pending {
+                    new_identifiers.push((identifier, hit.variant));
+                }
+            }
+        }
+        for (identifier, variant) in new_identifiers {
+            for (event_index, event) in events.iter_mut().enumerate() {
+                event.identifiers.push(identifier.clone());
+                matches.push((event_index, variant));
+            }
+        }
+        matches
+    }
+
+    fn label_of(&self, variant: usize) -> Option<String> {
+        let identity = self.index.variants.get(variant)?.identity;
+        self.identities
+            .iter()
+            .nth(identity)
+            .map(|i| i.label.clone())
+    }
+
+    fn identifier_for(&self, hit: &Hit, path: &str) -> Option<Identifier> {
+        let variant = self.index.variants.get(hit.variant)?;
+        let identity = self.identities.iter().nth(variant.identity)?;
+        Some(Identifier {
+            kind: identity.kind.clone(),
+            form: variant.form.to_owned(),
+            value: hit.found.clone(),
+            path: path.to_owned(),
+            matched: Some(identity.label.clone()),
+        })
+    }
+
+    // ---- content -----------------------------------------------------------
+
+    fn content_flags(&self, exchange: &Exchange, event: &mut Event, flags: &mut FlagList) {
+        let rules = &self.rules;
+        // Page addresses: every URL-valued field, then the record's own
+        // page URL / referrer and the Referer header when no field has them.
+        let mut urls: Vec<(String, String)> = Vec::new();
+        for field in &event.fields {
+            if field.location == "cookie"
+                || (field.location == "header" && !field.path.eq_ignore_ascii_case("referer"))
+            {
+                continue;
+            }
+            if let Some(url) = as_url(&field.value) {
+                urls.push((field.path.clone(), url));
+            }
+        }
+        let record_urls = [
+            ("page_url", event.page_url.clone()),
+            ("referrer", event.referrer.clone()),
+            (
+                "header:referer",
+                exchange.request.header("referer").map(str::to_owned),
+            ),
+        ];
+        for (path, url) in record_urls {
+            let Some(url) = url.filter(|u| split_url(u).is_some()) else {
+                continue;
+            };
+            if !urls.iter().any(|(_, u)| *u == url) {
+                urls.push((path.to_owned(), url));
+            }
+        }
+
+        // Values echoed from a flagged URL parameter or search: the order
+        // number copied into a conversion, the search term into `el`.
+        // A URL is read as a page address (search terms, personal
+        // parameters) when the decoder labelled it so, or when it is on the
+        // site of a known page; other URLs (scripts, images, ad servers) are
+        // only read for sensitive terms.
+        let mut page_sites: HashSet<String> = HashSet::new();
+        let labelled = event
+            .fields
+            .iter()
+            .filter(|f| matches!(f.property.as_deref(), Some("page_url" | "referrer")));
+        let page_like = [
+            event.page_url.as_deref(),
+            event.referrer.as_deref(),
+            exchange.page_url.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(exchange.request.header("referer"))
+        .chain(labelled.map(|f| f.value.as_str()));
+        for url in page_like {
+            if let Some(host) = as_url(url).as_deref().and_then(url_host) {
+                page_sites.insert(site(&host));
+            }
+        }
+        let is_page_address = |path: &str, url: &str| {
+            let labelled = event.fields.iter().any(|f| {
+                f.path == path && matches!(f.property.as_deref(), Some("page_url" | "referrer"))
+            });
+            labelled
+                || matches!(path, "page_url" | "referrer" | "header:referer")
+                || page_sites.is_empty()
+                || url_host(url).is_some_and(|h| page_sites.contains(&site(&h)))
+        };
+
+        // Values echoed from a flagged URL parameter or search: the order
+        // number copied into a conversion, the search term into `el`.
+        let mut echoes: Vec<(String, String, String)> = Vec::new(); // (lower value, rule, text)
+        let mut new_identifiers: Vec<Identifier> = Vec::new();
+        for (path, url) in &urls {
+            let Some(parts) = split_url(url) else {
+                continue;
+            };
+            let page_address = is_page_address(path, url);
+            let mut pairs = parts.query.map(query_pairs).unwrap_or_default();
+            if let Some(fragment) = parts.fragment.filter(|f| f.contains('=')) {
+                pairs.extend(query_pairs(fragment));
+            }
+            let mut text = percent_decode(parts.path, false);
+            for (key, value) in &pairs {
+                let key_lower = key.to_ascii_lowercase();
+                let value = value.trim();
+                text.push(' ');
+                text.push_str(
+                    decode_layers(value, true)
+                        .last()
+                        .map_or(value, String::as_str),
+                );
+                if value.is_empty() {
+                    continue;
+                }
+                if !page_address {
+                    continue;
+                }
+                if rules.search_keys.contains(&key_lower) && is_search_text(value) {
+                    flags.push("search.term", value, path);
+                    echoes.push((
+                        value.to_lowercase(),
+                        "search.term".to_owned(),
+                        value.to_owned(),
+                    ));
+                }
+                if let Some(rule) = rules
+                    .parameters
+                    .get(&key_lower)
+                    .filter(|rule| parameter_shape_ok(rule, value))
+                {
+                    flags.push(rule, value, path);
+                    if value.chars().filter(|c| c.is_alphanumeric()).count() >= 4 {
+                        echoes.push((value.to_lowercase(), rule.clone(), value.to_owned()));
+                    }
+                    if rule == "url-parameter.phone" && is_phone_shaped(value) {
+                        new_identifiers.push(plain_identifier("phone", value, path));
+                    }
+                }
+            }
+            for (rule, matched) in self.match_terms(&text) {
+                flags.push(&rule, &matched, path);
+            }
+        }
+
+        // Payload values: titles, content names, button texts, search
+        // fields, and any unlabelled value.
+        for field in &event.fields {
+            if matches!(field.location.as_str(), "cookie" | "header") {
+                continue;
+            }
+            let value = field.value.trim();
+            if value.is_empty() || as_url(value).is_some() {
+                continue;
+            }
+            let lower = value.to_lowercase();
+            for (echo, rule, text) in &echoes {
+                if *echo == lower {
+                    flags.push(rule, text, &field.path);
+                }
+            }
+            let property = field.property.as_deref();
+            let name = last_segment(&field.path).to_ascii_lowercase();
+            let search_field =
+                property == Some("search_term") || rules.search_fields.contains(&name);
+            if search_field && is_search_text(value) {
+                flags.push("search.term", value, &field.path);
+            }
+            let readable = property.is_none_or(|p| CONTENT_PROPERTIES.contains(&p));
+            if !readable || value.starts_with('{') || value.starts_with('[') {
+                continue;
+            }
+            let decoded = decode_layers(value, plus_is_space(field))
+                .pop()
+                .unwrap_or_default();
+            for (rule, matched) in self.match_terms(&decoded) {
+                flags.push(&rule, &matched, &field.path);
+            }
+        }
+        if let Some(title) = &event.page_title {
+            let carried = event.fields.iter().any(|f| f.value.trim() == title.trim());
+            if !carried {
+                for (rule, matched) in self.match_terms(title) {
+                    flags.push(&rule, &matched, "page_title");
+                }
+            }
+        }
+        for identifier in new_identifiers {
+            push_identifier(&mut event.identifiers, identifier);
+        }
+    }
+
+    /// Term-rule matches in `text`: `(rule, matched words)`, longest match
+    /// only where one phrase contains another.
+    fn match_terms(&self, text: &str) -> Vec<(String, String)> {
+        let Some(automaton) = &self.rules.terms else {
+            return Vec::new();
+        };
+        let words = word_string(text);
+        let mut spans: Vec<(usize, usize, usize)> = Vec::new(); // (start, end, term index)
+        for m in automaton.find_overlapping_iter(&words) {
+            let term_index = m.pattern().as_usize();
+            let Some(term) = self.rules.rules.terms.get(term_index) else {
+                continue;
+            };
+            // Pattern " words " ends at a space; a prefix pattern " word"
+            // extends to the end of the word it starts.
+            let start = m.start() + 1;
+            let end = if term.prefix {
+                words
+                    .get(m.end()..)
+                    .and_then(|rest| rest.find(' '))
+                    .map_or(words.len(), |i| m.end() + i)
+            } else {
+                m.end() - 1
+            };
+            spans.push((start, end, term_index));
+        }
+        let mut out: Vec<(String, String)> = Vec::new();
+        for (start, end, term_index) in &spans {
+            let inside_longer = spans
+                .iter()
+                .any(|(s, e, _)| s <= start && e >= end && (e - s) > (end - start));
+            if inside_longer {
+                continue;
+            }
+            let (Some(term), Some(matched)) = (
+                self.rules.rules.terms.get(*term_index),
+                words.get(*start..*end),
+            ) else {
+                continue;
+            };
+            let pair = (term.rule.clone(), matched.to_owned());
+            if !out.contains(&pair) {
+                out.push(pair);
+            }
+        }
+        out
+    }
+
+    // ---- linkage -----------------------------------------------------------
+
+    fn linkage_flags(&self, exchange: &Exchange, event: &Event, flags: &mut FlagList) {
+        // Content in the payload itself: a Referer header alone goes with
+        // every sub-resource and does not make a request a linkage.
+        let has_content = event.page_url.as_deref().is_some_and(|v| !v.is_empty())
+            || event.page_title.as_deref().is_some_and(|v| !v.is_empty())
+            || event.referrer.as_deref().is_some_and(|v| !v.is_empty())
+            || event.fields.iter().any(|f| {
+                !f.value.is_empty()
+                    && !matches!(f.location.as_str(), "header" | "cookie")
+                    && matches!(
+                        f.property.as_deref(),
+                        Some("page_url" | "referrer" | "page_title" | "search_term")
+                    )
+            });
+        if !has_content {
+            return;
+        }
+        let mut seen_cookies: HashSet<String> = HashSet::new();
+        for field in &event.fields {
+            let is_cookie = field.location == "cookie";
+            let name = if is_cookie {
+                field.path.as_str()
+            } else {
+                last_segment(&field.path)
+            };
+            if !is_platform_id_value(&field.value) {
+                continue;
+            }
+            if let Some(rule) = self.platform_id(name, is_cookie, &event.tracker) {
+                flags.push(&rule, field.value.trim(), &field.path);
+                if is_cookie {
+                    seen_cookies.insert(field.path.clone());
+                }
+            }
+        }
+        // Cookies the decoder did not list, and the request's own query.
+        let cookie_header: Vec<(String, String)> = if exchange.request.cookies.is_empty() {
+            exchange
+                .request
+                .headers
+                .iter()
+                .filter(|h| h.name.eq_ignore_ascii_case("cookie"))
+                .flat_map(|h| h.value.split(';'))
+                .map(|pair| {
+                    let (n, v) = pair.trim().split_once('=').unwrap_or((pair.trim(), ""));
+                    (n.to_owned(), v.to_owned())
+                })
+                .collect()
+        } else {
+            exchange
+                .request
+                .cookies
+                .iter()
+                .map(|c| (c.name.clone(), c.value.clone()))
+                .collect()
+        };
+        for (name, value) in cookie_header {
+            if seen_cookies.contains(&name) || !is_platform_id_value(&value) {
+                continue;
+            }
+            if let Some(rule) = self.platform_id(&name, true, &event.tracker) {
+                flags.push(&rule, value.trim(), &format!("cookie:{name}"));
+            }
+        }
+        if let Some(query) = split_url(&exchange.request.url).and_then(|p| p.query) {
+            for (key, value) in query_pairs(query) {
+                if event.fields.iter().any(|f| f.path == key) || !is_platform_id_value(&value) {
+                    continue;
+                }
+                if let Some(rule) = self.platform_id(&key, false, &event.tracker) {
+                    flags.push(&rule, value.trim(), &key);
+                }
+            }
+        }
+    }
+
+    /// The linkage rule for a cookie or parameter name, if it is a
+    /// platform identity here.
+    fn platform_id(&self, name: &str, is_cookie: bool, tracker: &str) -> Option<String> {
+        let candidates = self.rules.platform_ids.get(&name.to_ascii_lowercase())?;
+        candidates.iter().find_map(|index| {
+            let id = self.rules.rules.platform_ids.get(*index)?;
+            let scope_ok = match id.scope {
+                Scope::Any => true,
+                Scope::Cookie => is_cookie,
+                Scope::Param => !is_cookie,
+            };
+            let tracker_ok = id.trackers.is_empty() || id.trackers.iter().any(|t| t == tracker);
+            (scope_ok && tracker_ok).then(|| format!("linkage.{}", id.name))
+        })
+    }
+
+    // ---- policy ------------------------------------------------------------
+
+    fn policy_flags(&self, event: &Event, flags: &mut FlagList) {
+        for policy in &self.rules.rules.policies {
+            if !policy.trackers.contains(&event.tracker) {
+                continue;
+            }
+            let trigger = flags
+                .list
+                .iter()
+                .find(|f| policy.categories.contains(&f.category))
+                .cloned();
+            if let Some(trigger) = trigger {
+                flags.push(&policy.rule, &trigger.text, &trigger.path);
+            }
+        }
+    }
+}
+
+impl IdentityIndex {
+    fn build(
+        identities: &Identities,
+        options: &Normalisation,
+    ) -> Result<IdentityIndex, BuildError> {
+        let variants = variants(identities, options);
+        let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
+        let (mut folded_patterns, mut folded_ids, mut cased_patterns, mut cased_ids) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (index, variant) in variants.iter().enumerate() {
+            exact.entry(variant.text.clone()).or_default().push(index);
+            if variant.shape.case_sensitive() {
+                cased_patterns.push(variant.text.clone());
+                cased_ids.push(index);
+            } else {
+                folded_patterns.push(variant.text.clone());
+                folded_ids.push(index);
+            }
+        }
+        let build =
+            |patterns: Vec<String>, fold: bool| -> Result<Option<AhoCorasick>, BuildError> {
+                if patterns.is_empty() {
+                    return Ok(None);
+                }
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(fold)
+                    .match_kind(MatchKind::Standard)
+                    .build(patterns)
+                    .map(Some)
+                    .map_err(|e| BuildError {
+                        message: format!("identity search: {e}"),
+                    })
+            };
+        let folded = build(folded_patterns, true)?.map(|a| (a, folded_ids));
+        let cased = build(cased_patterns, false)?.map(|a| (a, cased_ids));
+        Ok(IdentityIndex {
+            variants,
+            exact,
+            folded,
+            cased,
+        })
+    }
+
+    /// The variant an identifier value is, exactly. Base64 variants
+    /// compare case-sensitively, all others case-insensitively; phone
+    /// values are also compared as bare digits with and without `+`.
+    fn lookup(&self, kind: &str, value: &str) -> Option<usize> {
+        let value = value.trim();
+        let exact = self.exact.get(value).and_then(|ids| ids.first().copied());
+        let lower = value.to_lowercase();
+        let mut folded_keys = vec![lower];
+        if kind == "phone" {
+            let digits: String = value.chars().filter(char::is_ascii_digit).collect();
+            folded_keys.push(format!("+{digits}"));
+            folded_keys.push(digits);
+        }
+        exact.or_else(|| {
+            folded_keys.iter().find_map(|key| {
+                self.exact.get(key)?.iter().copied().find(|i| {
+                    self.variants
+                        .get(*i)
+                        .is_some_and(|v| !v.shape.case_sensitive())
+                })
+            })
+        })
+    }
+
+    /// Every bounded occurrence of a variant in `text`, without matches
+    /// that sit inside a longer match of the same identity.
+    fn search(&self, text: &str) -> Vec<Hit> {
+        let mut spans: Vec<(usize, usize, usize)> = Vec::new();
+        for (automaton, ids) in [&self.folded, &self.cased].into_iter().flatten() {
+            for m in automaton.find_overlapping_iter(text) {
+                let Some(variant_index) = ids.get(m.pattern().as_usize()).copied() else {
+                    continue;
+                };
+                let Some(variant) = self.variants.get(variant_index) else {
+                    continue;
+                };
+                if variant.shape.bounded(text, m.start(), m.end()) {
+                    spans.push((m.start(), m.end(), variant_index));
+                }
+            }
+        }
+        let mut hits: Vec<Hit> = Vec::new();
+        for (start, end, variant_index) in &spans {
+            let identity = self.variants.get(*variant_index).map(|v| v.identity);
+            let inside_longer = spans.iter().any(|(s, e, v)| {
+                self.variants.get(*v).map(|x| x.identity) == identity
+                    && s <= start
+                    && e >= end
+                    && (e - s) > (end - start)
+            });
+            let Some(found) = text.get(*start..*end) else {
+                continue;
+            };
+            if inside_longer || hits.iter().any(|h| h.found == found) {
+                continue;
+            }
+            hits.push(Hit {
+                variant: *variant_index,
+                found: found.to_owned(),
+            });
+        }
+        hits
+    }
+}
+
+impl RuleIndex {
+    fn build(rules: Rules) -> Result<RuleIndex, BuildError> {
+        let patterns: Vec<String> = rules
+            .terms
+            .iter()
+            .map(|t| {
+                if t.prefix {
+                    format!(" {}", t.words)
+                } else {
+                    format!(" {} ", t.words)
+                }
+            })
+            .collect();
+        let terms = if patterns.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .build(&patterns)
+                    .map_err(|e| BuildError {
+                        message: format!("term rules: {e}"),
+                    })?,
+            )
+        };
+        let parameters = rules
+            .parameters
+            .iter()
+            .map(|(rule, key)| (key.clone(), rule.clone()))
+            .collect();
+        let search_keys = rules.search_keys.iter().cloned().collect();
+        let search_fields = rules.search_fields.iter().cloned().collect();
+        let mut platform_ids: HashMap<String, Vec<usize>> = HashMap::new();
+        for (index, id) in rules.platform_ids.iter().enumerate() {
+            platform_ids
+                .entry(id.name.to_ascii_lowercase())
+                .or_default()
+                .push(index);
+        }
+        Ok(RuleIndex {
+            rules,
+            terms,
+            parameters,
+            search_keys,
+            search_fields,
+            platform_ids,
+        })
+    }
+}
+
+/// Flags of one event without duplicates, in the order found.
+struct FlagList {
+    list: Vec<Flag>,
+}
+
+impl FlagList {
+    fn from(list: Vec<Flag>) -> FlagList {
+        FlagList { list }
+    }
+
+    fn push(&mut self, rule: &str, text: &str, path: &str) {
+        if text.is_empty() {
+            return;
+        }
+        let flag = Flag {
+            category: category_of(rule).to_owned(),
+            rule: rule.to_owned(),
+            text: text.to_owned(),
+            path: path.to_owned(),
+        };
+        if !self.list.contains(&flag) {
+            self.list.push(flag);
+        }
+    }
+
+    fn into_vec(self) -> Vec<Flag> {
+        self.list
+    }
+}
+
+/// Whether a search-key value reads like a search: at least one word of
+/// three or more letters and no id-like token mixing letters and digits
+/// (`s=1440x900`, `k=wvq7oai`), no JSON, no URL, no digest.
+fn is_search_text(value: &str) -> bool {
+    let v = value.trim();
+    if v.is_empty()
+        || v.chars().count() > 200
+        || v.starts_with(['{', '['])
+        || looks_like_url(v)
+        || hash_form(v).is_some()
+    {
+        return false;
+    }
+    let words: Vec<&str> = v
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let has_word = words
+        .iter()
+        .any(|w| w.chars().count() >= 3 && w.chars().all(char::is_alphabetic));
+    let single_mixed_token = words.len() == 1
+        && words.first().is_some_and(|w| {
+            w.chars().any(|c| c.is_ascii_digit()) && w.chars().any(char::is_alphabetic)
+        });
+    has_word && !single_mixed_token
+}
+
+/// The value checks of the built-in URL-parameter rules (see
+/// `rules/parameters.rules`); other rules accept any value.
+fn parameter_shape_ok(rule: &str, value: &str) -> bool {
+    match rule {
+        "url-parameter.email" => value.contains('@'),
+        "url-parameter.phone" => is_phone_shaped(value),
+        "url-parameter.name" => {
+            value.chars().any(char::is_alphabetic)
+                && value
+                    .chars()
+                    .all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '.' | '’'))
+        }
+        "url-parameter.birthdate" => value.chars().any(|c| c.is_ascii_digit()),
+        _ => true,
+    }
+}
+
+/// Whether a value can be an identity at all: UET sends `msclkid=N` for
+/// "none", other tags send `null`, `undefined`, `0` or a blank.
+fn is_platform_id_value(value: &str) -> bool {
+    let v = value.trim().trim_matches('"');
+    v.chars().filter(|c| c.is_ascii_alphanumeric()).count() >= 6
+        && !matches!(
+            v.to_ascii_lowercase().as_str(),
+            "undefined" | "null" | "none" | "false"
+        )
+}
+
+fn plain_identifier(kind: &str, value: &str, path: &str) -> Identifier {
+    Identifier {
+        kind: kind.to_owned(),
+        form: "plain".to_owned(),
+        value: value.to_owned(),
+        path: path.to_owned(),
+        matched: None,
+    }
+}
+
+/// Adds an identifier unless one with the same path and value is listed.
+fn push_identifier(list: &mut Vec<Identifier>, identifier: Identifier) {
+    let present = list
+        .iter()
+        .any(|i| i.path == identifier.path && i.value.eq_ignore_ascii_case(&identifier.value));
+    if !present {
+        list.push(identifier);
+    }
+}
+
+/// Identifiers the fields show by property, by name and by shape, and
+/// plain e-mail addresses anywhere.
+fn recognise_identifiers(event: &mut Event) {
+    let mut found: Vec<Identifier> = Vec::new();
+    for field in &event.fields {
+        recognise_field(field, &mut found);
+    }
+    for identifier in found {
+        push_identifier(&mut event.identifiers, identifier);
+    }
+}
+
+fn recognise_field(field: &Field, out: &mut Vec<Identifier>) {
+    let value = field.value.trim();
+    if value.is_empty() {
+        return;
+    }
+    if let Some(rest) = value.strip_prefix("tv.1~") {
+        for part in rest.split('~') {
+            let Some((key, v)) = part.split_once('.') else {
+                continue;
+            };
+            let Some((_, kind)) = GOOGLE_UPD_KEYS.iter().find(|(k, _)| *k == key) else {
+                continue;
+            };
+            if !v.is_empty() {
+                let form = hash_form(v).unwrap_or("plain");
+                out.push(Identifier {
+                    kind: (*kind).to_owned(),
+                    form: form.to_owned(),
+                    value: v.to_owned(),
+                    path: format!("{}.{key}", field.path),
+                    matched: None,
+                });
+            }
+        }
+        return;
+    }
+    let property = field
+        .property
+        .as_deref()
+        .filter(|p| IDENTITY_PROPERTIES.contains(p));
+    let name = last_segment(&field.path).to_ascii_lowercase();
+    if let Some(kind) = property {
+        let form = if BROWSER_ID_PROPERTIES.contains(&kind) {
+            "plain"
+        } else {
+            hash_form(value).unwrap_or("plain")
+        };
+        out.push(Identifier {
+            kind: kind.to_owned(),
+            form: form.to_owned(),
+            value: value.to_owned(),
+            path: field.path.clone(),
+            matched: None,
+        });
+    } else if let Some((_, kind)) = STRONG_NAMES.iter().find(|(n, _)| *n == name) {
+        let form = hash_form(value);
+        let plain_ok = match *kind {
+            "email" => is_email_shaped(value),
+            "phone" => is_phone_shaped(value),
+            "date_of_birth" => value.chars().filter(char::is_ascii_digit).count() == 8,
+            _ => value.chars().any(char::is_alphanumeric),
+        };
+        if form.is_some() || plain_ok {
+            out.push(plain_or(form, kind, value, &field.path));
+        }
+    } else if let Some((_, kind)) = WEAK_NAMES.iter().find(|(n, _)| *n == name) {
+        if let Some(form) = hash_form(value) {
+            out.push(plain_or(Some(form), kind, value, &field.path));
+        } else if *kind == "email" && is_email_shaped(value) {
+            out.push(plain_or(None, kind, value, &field.path));
+        }
+    }
+    // Plain e-mail addresses anywhere (a thank-you page URL `?email=…`).
+    if field.location == "cookie" {
+        return;
+    }
+    let mut seen: Vec<String> = Vec::new();
+    for layer in decode_layers(value, plus_is_space(field)) {
+        for (start, end) in find_emails(&layer) {
+            let Some(email) = layer.get(start..end) else {
+                continue;
+            };
+            if seen.iter().any(|s| s.eq_ignore_ascii_case(email)) {
+                continue;
+            }
+            seen.push(email.to_owned());
+            out.push(plain_identifier("email", email, &field.path));
+        }
+    }
+}
+
+/// Whether `+` means a space in a field's value: in query and form
+/// values, and in any URL (its query is form-encoded), but not in other
+/// JSON strings.
+fn plus_is_space(field: &Field) -> bool {
+    field.location != "body.json" || looks_like_url(&field.value)
+}
+
+fn plain_or(form: Option<&str>, kind: &str, value: &str, path: &str) -> Identifier {
+    Identifier {
+        kind: kind.to_owned(),
+        form: form.unwrap_or("plain").to_owned(),
+        value: value.to_owned(),
+        path: path.to_owned(),
+        matched: None,
+    }
+}
+
+/// `first-party` when the request went to the registrable domain of the
+/// page it was made for, `third-party` otherwise; `None` when no page is
+/// known. The page is the event's page URL, else the exchange's page, else
+/// the Referer header.
+///
+/// Registrable domains come from the public suffix list *including* its
+/// private section (`psl` crate): `a.github.io` and `b.github.io` are
+/// different sites, as browsers treat them. IP addresses and single-label
+/// hosts compare as themselves.
+pub(crate) fn party(exchange: &Exchange, event: &Event) -> Option<String> {
+    let page = event
+        .page_url
+        .as_deref()
+        .and_then(url_host)
+        .or_else(|| exchange.page_url.as_deref().and_then(url_host))
+        .or_else(|| exchange.request.header("referer").and_then(url_host))?;
+    let host = event
+        .request
+        .host
+        .clone()
+        .or_else(|| exchange.request.host())?;
+    let same = site(&host) == site(&page);
+    Some(if same { "first-party" } else { "third-party" }.to_owned())
+}
+
+/// The registrable domain of a host (the host itself for IP addresses and
+/// names the list does not cover).
+pub fn site(host: &str) -> String {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host.parse::<std::net::IpAddr>().is_ok() || host.contains(':') {
+        return host;
+    }
+    psl::domain_str(&host).map_or_else(|| host.clone(), str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pixelscope_model::{Cookie, Header, Kind, Request};
+
+    fn analyzer(identities: &[&str]) -> Analyzer {
+        let mut ids = Identities::new();
+        for arg in identities {
+            ids.parse_arg(arg).unwrap();
+        }
+        Analyzer::new(ids, Rules::defaults(), AnalyzerOptions::default()).unwrap()
+    }
+
+    fn exchange(url: &str) -> Exchange {
+        Exchange {
+            request: Request {
+                method: "GET".into(),
+                url: url.into(),
+                ..Request::default()
+            },
+            ..Exchange::default()
+        }
+    }
+
+    fn event(tracker: &str, exchange: &Exchange, fields: &[(&str, &str, Option<&str>)]) -> Event {
+        let mut event = Event::for_exchange(tracker, tracker, Kind::Event, exchange);
+        event.fields = fields
+            .iter()
+            .map(|(path, value, property)| Field {
+                path: (*path).into(),
+                location: "query".into(),
+                value: (*value).into(),
+                property: property.map(str::to_owned),
+            })
+            .collect();
+        event
+    }
+
+    fn run(analyzer: &Analyzer, exchange: &Exchange, event: Event) -> Event {
+        let mut events = vec![event];
+        analyzer.analyze(exchange, &mut events);
+        events.remove(0)
+    }
+
+    fn rules_of(event: &Event) -> Vec<String> {
+        event
+            .flags
+            .iter()
+            .map(|f| format!("{} {} @{}", f.rule, f.text, f.path))
+            .collect()
+    }
+
+    #[test]
+    fn analyzer_is_shared_between_threads() {
+        fn assert_sync<T: Sync + Send>() {}
+        assert_sync::<Analyzer>();
+    }
+
+    #[test]
+    fn terms_match_whole_words_only() {
+        let a = analyzer(&[]);
+        let matched = |text: &str| {
+            a.match_terms(text)
+                .into_iter()
+                .map(|(r, t)| format!("{r} {t}"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            matched("/garden/spray-bottles"),
+            Vec::<String>::new(),
+            "pray is not in spray"
+        );
+        assert_eq!(matched("Let us pray"), vec!["religion.other pray"]);
+        assert_eq!(matched("/shop/red-shoes?size=ed"), Vec::<String>::new());
+        assert_eq!(
+            matched("Erectile_Dysfunction treatment"),
+            vec!["health.sexual-health erectile dysfunction"]
+        );
+        assert_eq!(
+            matched("/contraceptives/compare"),
+            vec!["health.reproductive contraceptives"]
+        );
+        assert_eq!(matched("debt-free living"), vec!["finance.debt debt"]);
+    }
+
+    #[test]
+    fn hashes_need_field_context_and_32_hex_is_not_an_email_by_itself() {
+        let a = analyzer(&[]);
+        let x = exchange("https://t.example/c");
+        let md5 = "0123456789abcdef0123456789abcdef";
+        let sha = "836f82db99121b3481011f16b49dfa5fbc714a0d1b1b9f784a1ebbbf5b39577f";
+        let e = run(
+            &a,
+            &x,
+            event(
+                "other",
+                &x,
+                &[
+                    ("fingerprint", md5, None),
+                    ("ud[em]", sha, None),
+                    ("cd[em]", md5, None),
+                    ("sid", sha, None),
+                ],
+            ),
+        );
+        let ids: Vec<(&str, &str, &str)> = e
+            .identifiers
+            .iter()
+            .map(|i| (i.kind.as_str(), i.form.as_str(), i.path.as_str()))
+            .collect();
+        assert_eq!(
+            ids,
+            vec![("email", "sha256", "ud[em]"), ("email", "md5", "cd[em]")]
+        );
+    }
+
+    #[test]
+    fn google_user_data_parts_become_base64url_identifiers_and_match() {
+        let a = analyzer(&[
+            "email:John.Doe@Example.COM=subject-1",
+            "phone:+1 (555) 010-4477=subject-1-phone",
+        ]);
+        let x = exchange("https://www.google-analytics.com/g/collect");
+        let em = URL_SAFE_NO_PAD_OF_JOHN;
+        let value = format!("tv.1~em.{em}");
+        let e = run(&a, &x, event("ga4", &x, &[("em", &value, None)]));
+        let id = e.identifiers.first().unwrap();
+        assert_eq!(
+            (id.kind.as_str(), id.form.as_str(), id.path.as_str()),
+            ("email", "sha256-base64url", "em.em")
+        );
+        assert_eq!(id.matched.as_deref(), Some("subject-1"));
+        let report = a.report();
+        assert_eq!(
+            report.lines().first().unwrap(),
+            "subject-1 (email): 1 tracker: ga4 1 request [sha256-base64url]"
+        );
+    }
+
+    /// base64url(sha256("john.doe@example.com")), no padding.
+    const URL_SAFE_NO_PAD_OF_JOHN: &str = "g2-C25kSGzSBAR8WtJ36X7xxSg0bG594Sh67v1s5V38";
+
+    #[test]
+    fn decoder_identifiers_are_not_duplicated_but_are_matched() {
+        let a = analyzer(&["email:john.doe@example.com=s1"]);
+        let x = exchange("https://alb.reddit.com/rp.gif");
+        let sha = "836f82db99121b3481011f16b49dfa5fbc714a0d1b1b9f784a1ebbbf5b39577f";
+        let mut ev = event("reddit", &x, &[("em", sha, Some("email"))]);
+        ev.identifiers.push(Identifier {
+            kind: "email".into(),
+            form: "sha256".into(),
+            value: sha.into(),
+            path: "em".into(),
+            matched: None,
+        });
+        let e = run(&a, &x, ev);
+        assert_eq!(e.identifiers.len(), 1);
+        assert_eq!(
+            e.identifiers.first().unwrap().matched.as_deref(),
+            Some("s1")
+        );
+    }
+
+    #[test]
+    fn identities_in_cookies_and_headers_are_found_even_when_no_field_shows_them() {
+        let a = analyzer(&["external_id:CRM-778812=crm"]);
+        let mut x = exchange("https://t.example/c?id=1");
+        x.request.cookies.push(Cookie {
+            name: "crm_uid".into(),
+            value: "CRM-778812".into(),
+        });
+        let e = run(&a, &x, event("other", &x, &[("id", "1", None)]));
+        let id = e
+            .identifiers
+            .iter()
+            .find(|i| i.matched.as_deref() == Some("crm"))
+            .unwrap();
+        assert_eq!(
+            (id.path.as_str(), id.form.as_str()),
+            ("cookie:crm_uid", "plain")
+        );
+    }
+
+    #[test]
+    fn thank_you_url_email_and_phone_are_identifiers_and_flags() {
+        let a = analyzer(&[]);
+        let x = exchange("https://www.facebook.com/tr/");
+        let dl = "https://shop.example/thank-you?order=A-7781&email=jane%40example.org&phone=%2B1+555+010+9999";
+        let e = run(
+            &a,
+            &x,
+            event(
+                "meta",
+                &x,
+                &[
+                    ("dl", dl, Some("page_url")),
+                    ("cd[order_id]", "A-7781", None),
+                ],
+            ),
+        );
+        let flags = rules_of(&e);
+        for expected in [
+            "url-parameter.email jane@example.org @dl",
+            "url-parameter.phone +1 555 010 9999 @dl",
+            "url-parameter.order A-7781 @dl",
+            "url-parameter.order A-7781 @cd[order_id]",
+        ] {
+            assert!(
+                flags.contains(&expected.to_owned()),
+                "{expected} missing from {flags:#?}"
+            );
+        }
+        let ids: Vec<(&str, &str)> = e
+            .identifiers
+            .iter()
+            .map(|i| (i.kind.as_str(), i.value.as_str()))
+            .collect();
+        assert!(ids.contains(&("email", "jane@example.org")));
+        assert!(ids.contains(&("phone", "+1 555 010 9999")));
+    }
+
+    #[test]
+    fn search_terms_are_shown_even_when_not_sensitive_and_ids_are_not_terms() {
+        let a = analyzer(&[]);
+        let x = exchange("https://t.example/c");
+        let e = run(
+            &a,
+            &x,
+            event(
+                "other",
+                &x,
+                &[
+                    (
+                        "dl",
+                        "https://shop.example/?s=garden+chairs&k=wvq7oai",
+                        Some("page_url"),
+                    ),
+                    ("sw", "1440x900", None),
+                    ("ep.search_term", "garden chairs", None),
+                ],
+            ),
+        );
+        assert_eq!(
+            rules_of(&e),
+            vec![
+                "search.term garden chairs @dl",
+                "search.term garden chairs @ep.search_term"
+            ]
+        );
+    }
+
+    #[test]
+    fn urls_of_other_sites_are_read_for_terms_but_not_for_parameters() {
+        let a = analyzer(&[]);
+        let x = exchange("https://t.example/c");
+        let e = run(
+            &a,
+            &x,
+            event(
+                "other",
+                &x,
+                &[
+                    ("dl", "https://clinic.example/hiv-testing", Some("page_url")),
+                    (
+                        "lib",
+                        "https://cdn.vendor.example/tag.js?account_id=7470&q=config",
+                        None,
+                    ),
+                ],
+            ),
+        );
+        assert_eq!(rules_of(&e), vec!["health.sexual-health hiv testing @dl"]);
+    }
+
+    #[test]
+    fn linkage_needs_page_content_a_real_value_and_the_right_tracker() {
+        let a = analyzer(&[]);
+        let mut x = exchange("https://www.google-analytics.com/g/collect?cid=123.456&msclkid=N");
+        x.request.headers.push(Header {
+            name: "Cookie".into(),
+            value: "_ga=GA1.1.123.456; other=1".into(),
+        });
+        let bare = run(
+            &a,
+            &x,
+            event("ga4", &x, &[("cid", "123.456", Some("client_id"))]),
+        );
+        assert!(bare.flags.is_empty(), "no page content: {:?}", bare.flags);
+        let with_page = run(
+            &a,
+            &x,
+            event(
+                "ga4",
+                &x,
+                &[
+                    ("cid", "123.4567", Some("client_id")),
+                    ("dl", "https://s.example/", Some("page_url")),
+                ],
+            ),
+        );
+        assert_eq!(
+            rules_of(&with_page),
+            vec![
+                "linkage.cid 123.4567 @cid",
+                "linkage._ga GA1.1.123.456 @cookie:_ga"
+            ]
+        );
+        let other_tracker = run(
+            &a,
+            &x,
+            event(
+                "criteo",
+                &x,
+                &[
+                    ("cid", "123.4567", None),
+                    ("dl", "https://s.example/", Some("page_url")),
+                ],
+            ),
+        );
+        assert_eq!(
+            rules_of(&other_tracker),
+            vec!["linkage._ga GA1.1.123.456 @cookie:_ga"]
+        );
+    }
+
+    #[test]
+    fn policies_follow_the_tracker_and_category() {
+        let a = analyzer(&[]);
+        let x = exchange("https://t.example/c");
+        let fields = [("dl", "https://s.example/debt-relief", Some("page_url"))];
+        let tiktok = run(&a, &x, event("tiktok", &x, &fields));
+        assert!(
+            rules_of(&tiktok).contains(&"policy.tiktok-restricted-data debt relief @dl".to_owned())
+        );
+        let meta = run(&a, &x, event("meta", &x, &fields));
+        assert!(
+            rules_of(&meta).contains(&"policy.sensitive-to-ad-platform debt relief @dl".to_owned())
+        );
+        let ga4 = run(&a, &x, event("ga4", &x, &fields));
+        assert!(ga4.flags.iter().all(|f| f.category != "policy"));
+        let religion = run(
+            &a,
+            &x,
+            event(
+                "tiktok",
+                &x,
+                &[("dl", "https://s.example/mosque-times", Some("page_url"))],
+            ),
+        );
+        assert!(
+            religion.flags.iter().all(|f| f.category != "policy"),
+            "religion is not on TikTok's list"
+        );
+    }
+
+    #[test]
+    fn party_compares_registrable_domains_with_the_private_section() {
+        let a = analyzer(&[]);
+        let cases = [
+            (
+                "https://metrics.shop.example.co.uk/g/collect",
+                "https://www.shop.example.co.uk/",
+                Some("first-party"),
+            ),
+            (
+                "https://www.google-analytics.com/g/collect",
+                "https://www.shop.example/",
+                Some("third-party"),
+            ),
+            (
+                "https://b.blogspot.com/x",
+                "https://a.blogspot.com/",
+                Some("third-party"),
+            ),
+            (
+                "http://10.0.0.2/x",
+                "http://10.0.0.2/page",
+                Some("first-party"),
+            ),
+        ];
+        for (url, page, expected) in cases {
+            let x = exchange(url);
+            let mut ev = event("other", &x, &[]);
+            ev.page_url = Some(page.into());
+            assert_eq!(
+                run(&a, &x, ev).party.as_deref(),
+                expected,
+                "{url} on {page}"
+            );
+        }
+        let x = exchange("https://t.example/c");
+        assert_eq!(run(&a, &x, event("other", &x, &[])).party, None);
+        let mut x = exchange("https://t.example/c");
+        x.request.headers.push(Header {
+            name: "Referer".into(),
+            value: "https://www.t.example/".into(),
+        });
+        assert_eq!(
+            run(&a, &x, event("other", &x, &[])).party.as_deref(),
+            Some("first-party")
+        );
+    }
+
+    #[test]
+    fn user_rule_files_extend_the_defaults() {
+        let dir =
+            std::env::temp_dir().join(format!("pixelscope-analyze-rules-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("mine.rules");
+        std::fs::write(&path, "[terms health.rare-disease]\nfabry disease\n").unwrap();
+        let mut a = analyzer(&[]);
+        a.load_rules(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let x = exchange("https://t.example/c");
+        let e = run(
+            &a,
+            &x,
+            event(
+                "other",
+                &x,
+                &[("dl", "https://s.example/fabry-disease", Some("page_url"))],
+            ),
+        );
+        assert_eq!(rules_of(&e), vec!["health.rare-disease fabry disease @dl"]);
+    }
+}

@@ -1,0 +1,355 @@
+//! Small text helpers shared by the analyzer: percent-decoding in layers,
+//! URL splitting, query parsing, word normalisation, hash shapes and the
+//! e-mail / phone shape tests.
+//!
+//! They are deliberately forgiving: captured values are hostile and often
+//! half-encoded, so every helper returns what it could read and never fails.
+
+use percent_encoding::percent_decode_str;
+
+/// How many times a value is percent-decoded at most (FORMATS.md §2 item 2:
+/// some vendors encode twice; three layers covers every case seen).
+pub(crate) const MAX_DECODE_DEPTH: usize = 3;
+
+/// Percent-decodes `text` once; `+` becomes a space when `plus_is_space`
+/// (query and form context only). Invalid UTF-8 is replaced.
+pub(crate) fn percent_decode(text: &str, plus_is_space: bool) -> String {
+    if plus_is_space && text.contains('+') {
+        let spaced = text.replace('+', " ");
+        return percent_decode_str(&spaced).decode_utf8_lossy().into_owned();
+    }
+    percent_decode_str(text).decode_utf8_lossy().into_owned()
+}
+
+/// `text` and its percent-decoded forms, each layer decoded once more,
+/// while decoding still changes something (at most [`MAX_DECODE_DEPTH`]
+/// decodings). The first element is always `text` itself.
+pub(crate) fn decode_layers(text: &str, plus_is_space: bool) -> Vec<String> {
+    let mut layers = vec![text.to_owned()];
+    let mut current = text.to_owned();
+    for _ in 0..MAX_DECODE_DEPTH {
+        if !(current.contains('%') || (plus_is_space && current.contains('+'))) {
+            break;
+        }
+        let next = percent_decode(&current, plus_is_space);
+        if next == current {
+            break;
+        }
+        layers.push(next.clone());
+        current = next;
+    }
+    layers
+}
+
+/// The parts of an absolute URL.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct UrlParts<'a> {
+    pub host: &'a str,
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub fragment: Option<&'a str>,
+}
+
+/// Splits an absolute `http(s)://` URL (or a protocol-relative `//host/…`),
+/// or returns `None` for anything else.
+pub(crate) fn split_url(url: &str) -> Option<UrlParts<'_>> {
+    let trimmed = url.trim();
+    let rest = if let Some((scheme, rest)) = trimmed.split_once("://") {
+        if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+            return None;
+        }
+        rest
+    } else {
+        trimmed.strip_prefix("//")?
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = rest.get(..authority_end)?;
+    let after = rest.get(authority_end..)?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = strip_port(host_port);
+    if host.is_empty() {
+        return None;
+    }
+    let (before_fragment, fragment) = match after.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (after, None),
+    };
+    let (path, query) = match before_fragment.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (before_fragment, None),
+    };
+    Some(UrlParts {
+        host,
+        path,
+        query,
+        fragment,
+    })
+}
+
+fn strip_port(authority: &str) -> &str {
+    if let Some(rest) = authority.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    authority.split(':').next().unwrap_or(authority)
+}
+
+/// The lower-cased host of an absolute URL.
+pub(crate) fn url_host(url: &str) -> Option<String> {
+    split_url(url).map(|parts| parts.host.trim_end_matches('.').to_ascii_lowercase())
+}
+
+/// Key/value pairs of a query string or form body, percent-decoded with
+/// `+` as space. A key without `=` has an empty value; a leading `amp;`
+/// left by HTML-escaped separators is dropped (FORMATS.md §2 item 1).
+pub(crate) fn query_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let (key, value) = part.split_once('=').unwrap_or((part, ""));
+            let key = key.strip_prefix("amp;").unwrap_or(key);
+            (percent_decode(key, true), percent_decode(value, true))
+        })
+        .collect()
+}
+
+/// Whether the text looks like an absolute web URL (after trimming).
+pub(crate) fn looks_like_url(text: &str) -> bool {
+    let t = text.trim_start();
+    let lower = t.get(..8).unwrap_or(t).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// The URL inside a value: the value itself when it is a URL, else its
+/// first percent-decoded layer that is one (`https%3A%2F%2F…`).
+pub(crate) fn as_url(value: &str) -> Option<String> {
+    decode_layers(value, false)
+        .into_iter()
+        .find(|layer| looks_like_url(layer))
+}
+
+/// Lower-cased words of `text` joined by single spaces, with a space at
+/// each end (` erectile dysfunction `), so that word-boundary matching is a
+/// plain substring search. A word is a run of alphanumeric characters;
+/// everything else (punctuation, `-`, `_`, `/`, `+`) separates words.
+pub(crate) fn word_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push(' ');
+    let mut in_word = false;
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+            in_word = true;
+        } else if in_word {
+            out.push(' ');
+            in_word = false;
+        }
+    }
+    if in_word {
+        out.push(' ');
+    }
+    out
+}
+
+/// The hash algorithm a value's shape suggests (FORMATS.md §2.1), or
+/// `None` when it does not look like a digest. A bare 32-hex value is only
+/// reported as `md5` here; callers must have field context before calling
+/// it a hashed e-mail.
+pub(crate) fn hash_form(value: &str) -> Option<&'static str> {
+    let hex = !value.is_empty() && value.bytes().all(|b| b.is_ascii_hexdigit());
+    match value.len() {
+        64 if hex => Some("sha256"),
+        40 if hex => Some("sha1"),
+        32 if hex => Some("md5"),
+        128 if hex => Some("sha512"),
+        43 if value.bytes().all(is_base64url_byte) => Some("sha256-base64url"),
+        44 if value.ends_with('=') && value.trim_end_matches('=').bytes().all(is_base64_byte) => {
+            if value.bytes().any(|b| b == b'-' || b == b'_') {
+                Some("sha256-base64url")
+            } else {
+                Some("sha256-base64")
+            }
+        }
+        _ => None,
+    }
+}
+
+fn is_base64url_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+fn is_base64_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+}
+
+/// Characters allowed in the local part of an e-mail address we report.
+fn is_local_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '%' | '+' | '-')
+}
+
+fn is_domain_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '-')
+}
+
+/// Top-level "domains" that are really file extensions or version tags
+/// (`logo@2x.png`, `pkg@1.2.3`): an address ending in one is not an e-mail.
+const NOT_EMAIL_TLDS: &[&str] = &[
+    "png", "jpg", "jpeg", "gif", "svg", "webp", "avif", "ico", "js", "mjs", "css", "json", "html",
+    "htm", "map", "woff", "woff2", "ttf",
+];
+
+/// Plain e-mail addresses inside `text`, as byte ranges.
+pub(crate) fn find_emails(text: &str) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices('@') {
+        let before = text.get(..at).unwrap_or("");
+        let after = text.get(at + 1..).unwrap_or("");
+        let local_len: usize = before
+            .chars()
+            .rev()
+            .take_while(|c| is_local_char(*c))
+            .map(char::len_utf8)
+            .sum();
+        let mut start = at - local_len.min(at);
+        // A local part does not start with a dot (`.`) or an encoded byte.
+        while let Some(c) = text.get(start..at).and_then(|s| s.chars().next()) {
+            if c == '.' || c == '%' || c == '+' || c == '-' {
+                start += c.len_utf8();
+            } else {
+                break;
+            }
+        }
+        let domain_len: usize = after
+            .chars()
+            .take_while(|c| is_domain_char(*c))
+            .map(char::len_utf8)
+            .sum();
+        let domain = after
+            .get(..domain_len)
+            .unwrap_or("")
+            .trim_end_matches(['.', '-']);
+        if start >= at || domain.is_empty() {
+            continue;
+        }
+        let Some((_, tld)) = domain.rsplit_once('.') else {
+            continue;
+        };
+        let tld_ok = (2..=24).contains(&tld.len()) && tld.chars().all(|c| c.is_ascii_alphabetic());
+        if !tld_ok || NOT_EMAIL_TLDS.contains(&tld.to_ascii_lowercase().as_str()) {
+            continue;
+        }
+        if domain.starts_with('.') || domain.starts_with('-') || domain.contains("..") {
+            continue;
+        }
+        found.push((start, at + 1 + domain.len()));
+    }
+    found
+}
+
+/// Whether the whole (trimmed) value is shaped like a phone number: only
+/// digits, spaces and `+()-./`, with 7 to 15 digits.
+pub(crate) fn is_phone_shaped(value: &str) -> bool {
+    let v = value.trim();
+    if v.is_empty()
+        || !v
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '(' | ')' | '-' | '.' | '/'))
+    {
+        return false;
+    }
+    if v.chars().skip(1).any(|c| c == '+') {
+        return false;
+    }
+    let digits = v.chars().filter(char::is_ascii_digit).count();
+    (7..=15).contains(&digits)
+}
+
+/// Whether the whole value is one plain e-mail address.
+pub(crate) fn is_email_shaped(value: &str) -> bool {
+    let v = value.trim();
+    find_emails(v)
+        .first()
+        .is_some_and(|(s, e)| *s == 0 && *e == v.len())
+}
+
+/// The last name segment of a field path: `ud[em]` → `em`,
+/// `batch[0].context.user.email` → `email`, `dl?q` → `q`, `em.em` → `em`.
+pub(crate) fn last_segment(path: &str) -> &str {
+    let trimmed = path.trim_end_matches(']');
+    let cut = trimmed.rfind(['.', '[', '?', '>']).map_or(0, |i| i + 1);
+    let segment = trimmed.get(cut..).unwrap_or(trimmed);
+    if segment.bytes().all(|b| b.is_ascii_digit()) && cut > 0 {
+        // An array index: use the name before it (`items[0]` → `items`).
+        return last_segment(trimmed.get(..cut - 1).unwrap_or(""));
+    }
+    segment
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_stop_when_decoding_changes_nothing() {
+        let layers = decode_layers("m%3D%255Btest%252540test.com%255D", false);
+        assert_eq!(layers.last().map(String::as_str), Some("m=[test@test.com]"));
+        assert_eq!(decode_layers("plain", true), vec!["plain".to_owned()]);
+    }
+
+    #[test]
+    fn url_split_keeps_query_and_fragment_apart() {
+        let parts = split_url("https://u@Shop.Example:8443/a/b?q=x#frag").unwrap();
+        assert_eq!(parts.host, "Shop.Example");
+        assert_eq!(parts.path, "/a/b");
+        assert_eq!(parts.query, Some("q=x"));
+        assert_eq!(parts.fragment, Some("frag"));
+        assert!(split_url("javascript:alert(1)").is_none());
+    }
+
+    #[test]
+    fn words_split_on_punctuation_and_fold_case() {
+        assert_eq!(
+            word_string("/health/Erectile-Dysfunction?q=x"),
+            " health erectile dysfunction q x "
+        );
+        assert_eq!(word_string(""), " ");
+    }
+
+    #[test]
+    fn emails_are_found_but_not_image_names_or_package_versions() {
+        let text = "x=1&email=John.Doe@Example.COM&img=logo@2x.png&pkg=react@18.2.0";
+        let found: Vec<&str> = find_emails(text)
+            .iter()
+            .map(|(s, e)| &text[*s..*e])
+            .collect();
+        assert_eq!(found, vec!["John.Doe@Example.COM"]);
+    }
+
+    #[test]
+    fn hash_shapes_follow_the_cross_vendor_table() {
+        assert_eq!(hash_form(&"a".repeat(64)), Some("sha256"));
+        assert_eq!(hash_form(&"A".repeat(32)), Some("md5"));
+        assert_eq!(
+            hash_form("g3GBZyj6LwBvGSkuH2M1AMIrsSAS8TjvEKg2A9GJbCI"),
+            Some("sha256-base64url")
+        );
+        assert_eq!(hash_form("1234"), None);
+    }
+
+    #[test]
+    fn last_segment_names_the_field() {
+        assert_eq!(last_segment("ud[em]"), "em");
+        assert_eq!(last_segment("batch[0].context.user.email"), "email");
+        assert_eq!(last_segment("dl?email"), "email");
+        assert_eq!(last_segment("items[3]"), "items");
+        assert_eq!(last_segment("q"), "q");
+    }
+
+    #[test]
+    fn phone_shape_needs_seven_to_fifteen_digits() {
+        assert!(is_phone_shaped("+1 (555) 010-4477"));
+        assert!(!is_phone_shaped("12345"));
+        assert!(!is_phone_shaped("1795921399422123"));
+        assert!(!is_phone_shaped("55+5"));
+    }
+}
