@@ -1,0 +1,175 @@
+//! `pixelscope scan`: records for every tracker request in the inputs.
+
+use crate::args::{OutputFormat, ScanArgs};
+use crate::input;
+use crate::pipeline::{self, FileOutcome, Pipeline};
+use anyhow::Context;
+use pixelscope_model::{Diagnostic, Kind, Severity};
+use pixelscope_report::{Format, escape};
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::process::ExitCode;
+
+/// At most this many diagnostics per file are printed to standard error;
+/// `--diagnostics FILE` receives all of them.
+const DIAGNOSTICS_SHOWN_PER_FILE: usize = 12;
+
+pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
+    let inputs = match input::expand(&args.inputs) {
+        Ok(inputs) => inputs,
+        Err(err) => {
+            eprintln!("pixelscope: {err}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let pipeline = match Pipeline::new(&args.analysis) {
+        Ok(pipeline) => pipeline,
+        Err(err) => {
+            eprintln!("pixelscope: {err:#}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if !args.quiet {
+        for line in &pipeline.setup_diagnostics {
+            eprintln!("pixelscope: warning: {}", escape::terminal(line));
+        }
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let format = match args.format {
+        OutputFormat::Table => Format::Table,
+        OutputFormat::Jsonl => Format::Jsonl,
+        OutputFormat::Json => Format::Json,
+        OutputFormat::Csv => Format::Csv,
+    };
+    let stdout = io::stdout();
+    let (sink, width): (Box<dyn Write>, Option<usize>) = match &args.output {
+        Some(path) => {
+            let file =
+                File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+            (Box::new(BufWriter::new(file)), None)
+        }
+        None => {
+            let width = stdout.is_terminal().then(terminal_width).flatten();
+            (Box::new(BufWriter::new(stdout.lock())), width)
+        }
+    };
+    let mut writer = pixelscope_report::writer(format, sink, width);
+    let mut diagnostics_out = match &args.diagnostics {
+        Some(path) => {
+            Some(BufWriter::new(File::create(path).with_context(|| {
+                format!("cannot create {}", path.display())
+            })?))
+        }
+        None => None,
+    };
+
+    let mut unreadable = 0usize;
+    pipeline::run_all(&pipeline, &inputs, threads, |outcome| {
+        let FileOutcome {
+            path,
+            events,
+            diagnostics,
+            fatal,
+            skipped,
+            ..
+        } = outcome;
+        if skipped {
+            return Ok(());
+        }
+        for event in &events {
+            if args.events_only && event.kind != Kind::Event {
+                continue;
+            }
+            if args.only_flagged && !is_flagged(event) {
+                continue;
+            }
+            writer.write_event(event)?;
+        }
+        if let Some(out) = diagnostics_out.as_mut() {
+            for d in &diagnostics {
+                serde_json::to_writer(&mut *out, d)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        if !args.quiet {
+            print_diagnostics(&path, &diagnostics);
+        }
+        if let Some(message) = fatal {
+            unreadable += 1;
+            eprintln!(
+                "pixelscope: {}: {}",
+                escape::terminal(&path),
+                escape::terminal(&message)
+            );
+        }
+        Ok(())
+    })?;
+    writer.finish()?;
+    if pipeline.has_identities() && !args.quiet {
+        for line in pipeline.identity_report().lines() {
+            eprintln!("pixelscope: identity: {}", escape::terminal(&line));
+        }
+    }
+    if let Some(mut out) = diagnostics_out {
+        out.flush()?;
+    }
+    Ok(if unreadable > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Whether an event carries something a reviewer must look at: a
+/// sensitive-content, policy or linkage flag, or a matched identity.
+fn is_flagged(event: &pixelscope_model::Event) -> bool {
+    event.flags.iter().any(|f| f.category != "search")
+        || event.identifiers.iter().any(|i| i.matched.is_some())
+}
+
+fn print_diagnostics(path: &str, diagnostics: &[Diagnostic]) {
+    let mut shown = 0;
+    for d in diagnostics {
+        if d.severity == Severity::Info {
+            continue;
+        }
+        if shown == DIAGNOSTICS_SHOWN_PER_FILE {
+            let rest = diagnostics
+                .iter()
+                .filter(|d| d.severity != Severity::Info)
+                .count()
+                - shown;
+            eprintln!(
+                "pixelscope: {}: … and {rest} more (see --diagnostics FILE)",
+                escape::terminal(path)
+            );
+            break;
+        }
+        shown += 1;
+        let severity = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        };
+        let place = pipeline::place(&d.origin);
+        eprintln!(
+            "pixelscope: {severity}: {}{}: {}: {}",
+            escape::terminal(path),
+            place,
+            d.code,
+            escape::terminal(&d.message)
+        );
+    }
+}
+
+/// Columns of the terminal on standard output, from `COLUMNS` (set by most
+/// shells) or a sane default.
+fn terminal_width() -> Option<usize> {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .or(Some(160))
+}
