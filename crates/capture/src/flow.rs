@@ -39,6 +39,10 @@ struct Connection {
     /// Closed connections stay as tombstones so that late packets (the last
     /// ACK after a FIN) keep their stream id, as Wireshark counts.
     closed: bool,
+    /// Closed by the reader (connection limit or idle timeout), not by the
+    /// peers: payload arriving later is read as a new stream rather than
+    /// dropped.
+    cut_short: bool,
 }
 
 /// Every TCP connection of a capture, in order of first appearance.
@@ -195,10 +199,23 @@ impl FlowTable {
                     .first()
                     .and_then(|d| d.offset_of(segment.seq.wrapping_add(1)))
                     != Some(0);
-                is_syn && (c.closed || (finishing && new_isn))
+                (is_syn && (c.closed || (finishing && new_isn)))
+                    || (c.closed && c.cut_short && !segment.payload.is_empty())
             }
         };
         if reopen {
+            if let Some(old) = self.flows.get(&key).filter(|c| c.cut_short) {
+                let message = format!(
+                    "TCP stream {} was closed early (connection limit or idle timeout) and then carried more data; \
+                     that data is read as a new stream {}, starting mid-connection",
+                    old.stream, self.next_stream
+                );
+                sink.diagnostic(Diagnostic::warning(
+                    "tcp.reopened",
+                    message,
+                    origin_at(origin, frame, Some(old.stream)),
+                ));
+            }
             if self.flows.get(&key).is_some_and(|old| !old.closed) {
                 self.close(&key, frame, sink, origin);
             }
@@ -333,6 +350,7 @@ impl FlowTable {
                 directions: [Reassembler::default(), Reassembler::default()],
                 last_seen: time.nanos(),
                 closed: false,
+                cut_short: false,
             },
         );
     }
@@ -429,6 +447,9 @@ impl FlowTable {
         }
         to_close.sort_unstable_by_key(|(stream, _)| *stream);
         for (_, key) in &to_close {
+            if let Some(conn) = self.flows.get_mut(key) {
+                conn.cut_short = true;
+            }
             self.close(key, frame, sink, origin);
         }
         // Tombstones beyond the table size go, oldest first.

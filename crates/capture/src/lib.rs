@@ -48,7 +48,9 @@ pub mod testing;
 
 pub use flow::FlowTable;
 pub use reader::{CaptureError, CaptureReader, CaptureSummary, looks_like_capture};
-pub use stream::{Chunk, ConnectionInfo, Contact, Datagram, Direction, StreamSink};
+pub use stream::{
+    Chunk, ConnectionInfo, Contact, Datagram, Direction, QuicChunk, QuicConnectionInfo, StreamSink,
+};
 
 /// Bounds on what the reader holds in memory. The defaults keep a reader
 /// well under 64 MB whatever the size of the file.

@@ -6,6 +6,10 @@
 //! plaintext chunks to the HTTP layer, which is a `StreamSink` that emits
 //! exchanges. Every chunk names the frames it came from so that a record can
 //! point at "frames 120, 121, 125".
+//!
+//! QUIC carries many streams in one connection, so a layer that decrypts
+//! it hands on [`QuicChunk`]s instead: connection number, QUIC stream id,
+//! direction, in stream order per stream and direction.
 
 use pixelscope_model::{Diagnostic, Timestamp};
 use std::net::SocketAddr;
@@ -68,6 +72,47 @@ pub struct Datagram<'a> {
     pub time: Timestamp,
 }
 
+/// What is known about a QUIC connection once a layer that decrypts QUIC
+/// has read its client Initial.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuicConnectionInfo {
+    /// 0-based, in order of first appearance in the capture, as Wireshark's
+    /// `quic.connection.number`. A numbering of its own: QUIC connection 0
+    /// and TCP stream 0 are different things.
+    pub connection: u64,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    /// Frame (1-based) and time of the connection's first client Initial.
+    pub first_frame: u64,
+    pub first_time: Timestamp,
+    /// SNI host name from the ClientHello.
+    pub server_name: Option<String>,
+    /// ALPN protocol the server selected (`"h3"`), once its
+    /// EncryptedExtensions were read; else the first the client offered.
+    pub alpn: Option<String>,
+}
+
+/// An in-order piece of one QUIC stream in one direction, decrypted and
+/// reassembled from STREAM frames.
+#[derive(Clone, Copy, Debug)]
+pub struct QuicChunk<'a> {
+    /// The connection, as numbered in [`QuicConnectionInfo::connection`].
+    pub connection: u64,
+    /// The QUIC stream id (RFC 9000 §2.1): its two low bits say who opened
+    /// it and whether it is bidirectional.
+    pub stream_id: u64,
+    /// Who sent these bytes (on a bidirectional stream both sides send).
+    pub direction: Direction,
+    /// Offset of `data` within this direction of the stream.
+    pub offset: u64,
+    pub data: &'a [u8],
+    /// The sender ended this direction of the stream after `data`.
+    pub fin: bool,
+    /// The frames (1-based) whose packets carried `data`.
+    pub frames: &'a [u64],
+    pub time: Timestamp,
+}
+
 /// Evidence that the client talked to a host whose traffic could not be
 /// read: a DNS answer, the SNI of a TLS or QUIC ClientHello.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,4 +163,12 @@ pub trait StreamSink {
 
     /// An anomaly in the input.
     fn diagnostic(&mut self, _diagnostic: Diagnostic) {}
+
+    /// A QUIC connection whose packets a layer below decrypts. Called
+    /// before any `quic_stream` for it.
+    fn quic_connection_opened(&mut self, _info: &QuicConnectionInfo) {}
+
+    /// The next in-order bytes of one direction of a QUIC stream. Streams
+    /// of one connection interleave as their packets arrived.
+    fn quic_stream(&mut self, _chunk: QuicChunk<'_>) {}
 }

@@ -397,3 +397,56 @@ fn pcapng_interfaces_resolutions_offsets_and_every_packet_block() {
     assert_eq!(unsupported.len(), 1);
     assert_eq!(unsupported[0].origin.frames, Some(vec![6]));
 }
+
+/// Found with `pixelscope scan --max-flows 16` on the lab capture: a
+/// keep-alive connection closed early to make room was a tombstone, and
+/// the requests it carried afterwards were dropped without a word. They
+/// are now read as a new stream, with a `tcp.reopened` warning.
+#[test]
+fn data_after_an_early_close_for_the_connection_limit_is_read_not_dropped() {
+    use pixelscope_capture::CaptureLimits;
+    let other = |port: u16| ([10, 0, 0, 3], port);
+    let frames = vec![
+        tcp_frame(CLIENT, SERVER, 100, 0, SYN, b""),
+        tcp_frame(SERVER, CLIENT, 500, 101, SYN | ACK, b""),
+        tcp_frame(
+            CLIENT,
+            SERVER,
+            101,
+            501,
+            ACK | PSH,
+            b"GET /a HTTP/1.1\r\n\r\n",
+        ),
+        // Two more connections: the table holds two, so the first goes.
+        tcp_frame(other(50_001), SERVER, 7_000, 0, SYN, b""),
+        tcp_frame(other(50_002), SERVER, 9_000, 0, SYN, b""),
+        // The first connection carries on.
+        tcp_frame(
+            CLIENT,
+            SERVER,
+            120,
+            501,
+            ACK | PSH,
+            b"GET /b HTTP/1.1\r\n\r\n",
+        ),
+    ];
+    let reader = CaptureReader::new(Origin::file("built.pcap", None, InputFormat::Pcap))
+        .with_limits(CaptureLimits {
+            max_connections: 2,
+            ..CaptureLimits::default()
+        });
+    let mut sink = CollectingSink::default();
+    reader.read(pcap(&frames).as_slice(), &mut sink).unwrap();
+    assert_eq!(sink.contract_breaches, Vec::<String>::new());
+    assert_eq!(sink.streams[&0].to_server.bytes, b"GET /a HTTP/1.1\r\n\r\n");
+    let reopened = sink.diagnostics_with("tcp.reopened");
+    assert_eq!(reopened.len(), 1, "{:?}", sink.diagnostics);
+    assert_eq!(reopened[0].origin.frames, Some(vec![6]));
+    let later = sink
+        .streams
+        .values()
+        .find(|s| s.to_server.bytes == b"GET /b HTTP/1.1\r\n\r\n")
+        .expect("the later request is delivered");
+    assert!(!later.info.saw_syn);
+    assert_eq!(later.info.client.port(), 50_000);
+}

@@ -5,8 +5,11 @@ use crate::HttpLimits;
 use crate::frame::{FrameHeader, HEADER_LEN, PREFACE};
 use crate::h1::{self, Http1Connection};
 use crate::h2::H2Connection;
+use crate::h3::H3Connection;
 use crate::message::{Context, Emitted};
-use pixelscope_capture::{Chunk, ConnectionInfo, Contact, Direction, StreamSink};
+use pixelscope_capture::{
+    Chunk, ConnectionInfo, Contact, Direction, QuicChunk, QuicConnectionInfo, StreamSink,
+};
 use pixelscope_model::{Diagnostic, ExchangeSink, Origin, Severity, Timestamp};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -20,7 +23,10 @@ use std::ops::Range;
 /// request or status line means HTTP/1.x. A connection whose start was not
 /// captured is read as HTTP/1.x from the next start line found, or as
 /// HTTP/2 when its bytes are HTTP/2 frames. Anything else gets one
-/// `http.unrecognised` diagnostic.
+/// `http.unrecognised` diagnostic. QUIC connections (decrypted below and
+/// delivered stream by stream through `quic_stream`) are read as HTTP/3
+/// unless their ALPN names another protocol; [`HttpLayer::finish`] reports
+/// what is still open in them.
 ///
 /// Contacts (DNS answers, SNI of undecrypted connections) pass through this
 /// layer untouched: they are kept, in arrival order, until the caller takes
@@ -33,6 +39,9 @@ pub struct HttpLayer<S: ExchangeSink> {
     connections: BTreeMap<u64, Connection>,
     contacts: Vec<Contact>,
     out: Vec<Emitted>,
+    /// HTTP/3 connections by QUIC connection number; `None` when the
+    /// connection negotiated another protocol.
+    quic: BTreeMap<u64, (Context, Option<H3Connection>)>,
 }
 
 struct Connection {
@@ -87,6 +96,7 @@ impl<S: ExchangeSink> HttpLayer<S> {
             connections: BTreeMap::new(),
             contacts: Vec::new(),
             out: Vec::new(),
+            quic: BTreeMap::new(),
         }
     }
 
@@ -110,7 +120,26 @@ impl<S: ExchangeSink> HttpLayer<S> {
         for stream in streams {
             self.connection_closed(stream);
         }
+        for (_, (ctx, h3)) in std::mem::take(&mut self.quic) {
+            if let Some(mut h3) = h3 {
+                h3.close(&ctx, &mut self.out);
+            }
+        }
+        self.drain();
         self.sink
+    }
+
+    /// The context of an HTTP/3 connection: `https`, TLS 1.3, no TCP
+    /// stream (the QUIC stream id is filled in per exchange).
+    fn quic_context(&self, info: Option<&QuicConnectionInfo>) -> Context {
+        let mut origin = self.origin.clone();
+        origin.tls = Some("1.3".to_owned());
+        Context {
+            origin,
+            scheme: "https",
+            server_authority: info.map(|i| authority(i.server, "https")),
+            limits: self.limits,
+        }
     }
 
     fn context(&self, info: &ConnectionInfo) -> Context {
@@ -277,6 +306,41 @@ impl<S: ExchangeSink> StreamSink for HttpLayer<S> {
 
     fn contact(&mut self, contact: &Contact) {
         self.contacts.push(contact.clone());
+    }
+
+    fn quic_connection_opened(&mut self, info: &QuicConnectionInfo) {
+        let ctx = self.quic_context(Some(info));
+        let h3 = match info.alpn.as_deref() {
+            Some(alpn) if !alpn.starts_with("h3") => {
+                ctx.diagnostic(
+                    &mut self.out,
+                    Severity::Warning,
+                    "http.unrecognised",
+                    format!(
+                        "QUIC connection {} negotiated ALPN {alpn:?}, not HTTP/3; it is not read",
+                        info.connection
+                    ),
+                    &[info.first_frame],
+                    None,
+                );
+                None
+            }
+            _ => Some(H3Connection::new(&ctx)),
+        };
+        self.quic.insert(info.connection, (ctx, h3));
+        self.drain();
+    }
+
+    fn quic_stream(&mut self, chunk: QuicChunk<'_>) {
+        if !self.quic.contains_key(&chunk.connection) {
+            let ctx = self.quic_context(None);
+            let h3 = H3Connection::new(&ctx);
+            self.quic.insert(chunk.connection, (ctx, Some(h3)));
+        }
+        if let Some((ctx, Some(h3))) = self.quic.get_mut(&chunk.connection) {
+            h3.data(ctx, &mut self.out, &chunk);
+        }
+        self.drain();
     }
 
     fn diagnostic(&mut self, diagnostic: Diagnostic) {

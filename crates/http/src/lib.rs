@@ -1,4 +1,5 @@
-//! HTTP over reassembled byte streams: HTTP/1.x and HTTP/2 in, exchanges out.
+//! HTTP over reassembled byte streams: HTTP/1.x, HTTP/2 and HTTP/3 in,
+//! exchanges out.
 //!
 //! The capture reader (or the TLS layer above it) pushes each connection's
 //! two byte streams, chunk by chunk, into [`HttpLayer`], which is a
@@ -13,7 +14,15 @@
 //! * HTTP/2: an `H2Connection` reads frames per direction (HEADERS +
 //!   CONTINUATION joined, DATA per stream, padding and priority removed),
 //!   decodes header blocks with one HPACK decoder per direction
-//!   (`loona-hpack`), and pairs each stream's request with its response.
+//!   (`loona-hpack`), and pairs each stream's request with its response;
+//! * HTTP/3: the QUIC streams a layer below decrypted
+//!   (`StreamSink::quic_stream`) are read by an `H3Connection`: one request and its response per
+//!   client-initiated bidirectional stream, SETTINGS from the control
+//!   streams, and header blocks decoded by a QPACK decoder per side whose
+//!   dynamic table follows that side's encoder stream (a block that needs
+//!   inserts not read yet waits for them). Its exchanges are those of
+//!   HTTP/2 with `http_version` `HTTP/3`, the QUIC stream id in
+//!   `origin.quic_stream` and no TCP `stream`.
 //!
 //! Bodies are undone from their `Content-Encoding` by the public [`content`]
 //! module (gzip, deflate, br, zstd, stacked), every step bounded by
@@ -31,7 +40,8 @@
 //! otherwise). Codes: `http.unrecognised`, `http.gap`, `http.resync`,
 //! `http.incomplete`, `http.malformed-head`, `http.too-many-headers`,
 //! `http.head-too-large`, `http.chunk-invalid`, `http.content-length-invalid`,
-//! `http.response-without-request`, `http.upgraded`, `h2.*`, `hpack.*`,
+//! `http.response-without-request`, `http.upgraded`, `h2.*`, `hpack.*`, `h3.*`,
+//! `qpack.blocked`, `qpack.decode-failed`, `qpack.encoder-invalid`,
 //! `body.too-large`, `body.decode-failed`.
 //!
 //! ```
@@ -63,8 +73,10 @@ pub mod content;
 pub mod frame;
 mod h1;
 mod h2;
+mod h3;
 mod layer;
 mod message;
+mod qpack;
 
 pub use layer::HttpLayer;
 

@@ -10,6 +10,9 @@ use pixelscope_model::{
 
 /// Something a parser produced; the layer hands these to the sink in order.
 #[derive(Debug)]
+// Diagnostics are rare next to exchanges and short-lived in the queue;
+// boxing them would only add allocations.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Emitted {
     Exchange(Box<Exchange>),
     Diagnostic(Diagnostic),

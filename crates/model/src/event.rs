@@ -215,5 +215,13 @@ mod tests {
         assert_eq!(json["request"]["host"], "www.facebook.com");
         assert_eq!(json["origin"]["frames"], serde_json::Value::Null);
         assert_eq!(json["origin"]["format"], "har");
+        for key in ["stream", "h2_stream", "quic_stream", "tls"] {
+            assert!(
+                json["origin"]
+                    .as_object()
+                    .is_some_and(|o| o.contains_key(key)),
+                "origin misses {key}"
+            );
+        }
     }
 }

@@ -36,6 +36,9 @@ pub struct Origin {
     pub stream: Option<u64>,
     /// HTTP/2 stream id.
     pub h2_stream: Option<u32>,
+    /// QUIC stream id of an HTTP/3 request (its connection is known from
+    /// the frames; `stream` stays null, it names TCP streams only).
+    pub quic_stream: Option<u64>,
     /// TLS version of the connection (`1.2`, `1.3`) when it was decrypted.
     pub tls: Option<String>,
 }

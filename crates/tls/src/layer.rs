@@ -6,7 +6,7 @@ use crate::handshake::{
     version_name,
 };
 use crate::keylog::{KeyLog, hex};
-use crate::quic::QuicSniffer;
+use crate::quic::QuicDecryptor;
 use pixelscope_capture::{Chunk, ConnectionInfo, Contact, Datagram, Direction, StreamSink};
 use pixelscope_model::{Diagnostic, Origin, Timestamp};
 use std::collections::HashMap;
@@ -48,7 +48,7 @@ pub struct TlsLayer<S: StreamSink> {
     keylog: KeyLog,
     connections: HashMap<u64, Connection>,
     scratch: Buffers,
-    quic: QuicSniffer,
+    quic: QuicDecryptor,
     out: Output<S>,
 }
 
@@ -162,7 +162,7 @@ impl<S: StreamSink> TlsLayer<S> {
             keylog,
             connections: HashMap::new(),
             scratch: Buffers::default(),
-            quic: QuicSniffer::default(),
+            quic: QuicDecryptor::default(),
             out: Output {
                 inner,
                 origin: origin_template,
@@ -179,6 +179,7 @@ impl<S: StreamSink> TlsLayer<S> {
     /// The inner sink, once the capture has been read.
     pub fn into_inner(mut self) -> S {
         self.out.flush();
+        self.quic.finish(&mut self.out.inner, &self.out.origin);
         self.out.inner
     }
 
@@ -342,8 +343,21 @@ impl<S: StreamSink> StreamSink for TlsLayer<S> {
         };
         match &mut connection.mode {
             Mode::Undecided => {
-                if connection.pending_gaps.len() < MAX_PENDING_GAPS {
-                    connection.pending_gaps.push((direction, missing, frame));
+                // No data has arrived yet, so the gaps of one direction
+                // follow each other: widen the last one rather than drop
+                // any (a dropped gap left the layer above with a hole).
+                let full = connection.pending_gaps.len() >= MAX_PENDING_GAPS;
+                let last = connection
+                    .pending_gaps
+                    .iter_mut()
+                    .rev()
+                    .find(|(d, _, _)| *d == direction);
+                match last {
+                    Some((_, range, last_frame)) if range.end == missing.start || full => {
+                        range.end = range.end.max(missing.end);
+                        *last_frame = frame;
+                    }
+                    _ => connection.pending_gaps.push((direction, missing, frame)),
                 }
             }
             Mode::Plain => {
@@ -393,9 +407,12 @@ impl<S: StreamSink> StreamSink for TlsLayer<S> {
 
     fn datagram(&mut self, datagram: Datagram<'_>) {
         self.out.flush();
-        if let Some(contact) = self.quic.datagram(&datagram) {
-            self.out.inner.contact(&contact);
-        }
+        self.quic.datagram(
+            &datagram,
+            &self.keylog,
+            &mut self.out.inner,
+            &self.out.origin,
+        );
         self.out.inner.datagram(datagram);
     }
 

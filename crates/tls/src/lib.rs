@@ -21,15 +21,26 @@
 //! `tls.decrypt-failed`, `tls.gap`, `tls.truncated-record`,
 //! `tls.record-invalid`, `tls.unsupported-cipher`, ...) and everything else
 //! is still decrypted. A connection that cannot be read still leaves a
-//! `Contact` with its SNI; so does a QUIC connection, whose client Initial
-//! packets are decrypted with the version 1 initial keys to read the SNI
-//! (HTTP/3 itself is not decrypted).
+//! `Contact` with its SNI.
+//!
+//! QUIC version 1 (RFC 9000, RFC 9001) arrives as UDP datagrams: the same
+//! layer follows each QUIC connection from its client Initial (whose keys
+//! derive from the connection id, so the SNI is always readable), opens
+//! Handshake and 1-RTT packets with the key log's TLS 1.3 secrets
+//! (AES-GCM and ChaCha20-Poly1305 with their header protection, coalesced
+//! packets, key updates), reassembles each STREAM and hands it to the
+//! inner sink as `QuicChunk`s for the HTTP/3 reader. Codes: `quic.no-key`
+//! (with a `quic-sni` contact), `quic.decrypt-failed`, `quic.frame-invalid`,
+//! `quic.stream-gap`, `quic.too-many-connections`, `quic.too-many-streams`.
 
 mod crypto;
 mod handshake;
 mod keylog;
 mod layer;
 mod quic;
+mod quic_frame;
+mod quic_protection;
+mod quic_reassembly;
 
 pub use keylog::{KeyLog, KeyLogProblem};
 pub use layer::TlsLayer;

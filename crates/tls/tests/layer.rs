@@ -530,3 +530,42 @@ fn hostile_bytes_never_panic_and_never_stop_other_connections() {
         }
     }
 }
+
+/// Found by the `tls` fuzz target: a connection that began with more than
+/// 64 gaps before its first byte lost the later gaps, so the layer above
+/// saw data at offset 70 while it expected 64. Adjacent gaps are now
+/// merged, and none is dropped.
+#[test]
+fn many_gaps_before_the_first_byte_all_reach_the_layer_above() {
+    use pixelscope_capture::testing::CollectingSink;
+    let mut layer = TlsLayer::new(KeyLog::new(), CollectingSink::default(), origin());
+    layer.connection_opened(&ConnectionInfo {
+        stream: 3,
+        client: "192.0.2.10:51000".parse().unwrap(),
+        server: "198.51.100.5:80".parse().unwrap(),
+        first_frame: 1,
+        first_time: Timestamp(0),
+        saw_syn: false,
+        tls: None,
+        alpn: None,
+        server_name: None,
+    });
+    for i in 0..70u64 {
+        layer.gap(3, ToServer, i..i + 1, i + 1);
+    }
+    let request = b"GET / HTTP/1.1\r\n\r\n";
+    layer.data(Chunk {
+        stream: 3,
+        direction: ToServer,
+        offset: 70,
+        data: request,
+        frames: &[71],
+        time: Timestamp(1),
+    });
+    layer.connection_closed(3);
+    let sink = layer.into_inner();
+    assert_eq!(sink.contract_breaches, Vec::<String>::new());
+    let to_server = &sink.streams[&3].to_server;
+    assert_eq!(to_server.gaps, vec![0..70]);
+    assert_eq!(to_server.bytes, request);
+}
