@@ -3,7 +3,7 @@
 use crate::identity::{Identities, Normalisation, Variant, variants};
 use crate::layers;
 use crate::report::{IdentityReport, IdentityTally};
-use crate::rules::{Rules, RulesError, Scope, category_of};
+use crate::rules::{Rules, RulesError, Scope, Term, category_of};
 use crate::text::{
     as_url, decode_layers, find_emails, hash_form, is_email_shaped, is_phone_shaped, last_segment,
     looks_like_url, percent_decode, query_pairs, split_url, url_host, word_string,
@@ -138,6 +138,9 @@ struct IdentityIndex {
 /// The compiled rules.
 struct RuleIndex {
     rules: Rules,
+    /// The patterns of `terms`, in order: every term, then every
+    /// exclusion (with an empty rule name).
+    phrases: Vec<Term>,
     terms: Option<AhoCorasick>,
     parameters: HashMap<String, String>,
     search_keys: HashSet<String>,
@@ -384,8 +387,14 @@ impl Analyzer {
     fn content_flags(&self, exchange: &Exchange, event: &mut Event, flags: &mut FlagList) {
         let rules = &self.rules;
         // Page addresses: every URL-valued field, then the record's own
-        // page URL / referrer and the Referer header when no field has them.
-        let mut urls: Vec<(String, String)> = Vec::new();
+        // referrer, the Referer header and the page URL when no field has
+        // them. A page URL that page inference took from an earlier
+        // navigation (`page_url_from: navigation`) was never sent to the
+        // tracker: it is read only to recognise values the payload copied
+        // from it (an order number), never flagged itself. One taken from
+        // the Referer header is flagged at `header:referer`, where the
+        // bytes are.
+        let mut urls: Vec<(String, String, bool)> = Vec::new(); // (path, url, sent)
         for field in &event.fields {
             if field.location == "cookie"
                 || (field.location == "header" && !field.path.eq_ignore_ascii_case("referer"))
@@ -393,23 +402,25 @@ impl Analyzer {
                 continue;
             }
             if let Some(url) = as_url(&field.value) {
-                urls.push((field.path.clone(), url));
+                urls.push((field.path.clone(), url, true));
             }
         }
+        let page_sent = event.page_url_from.as_deref() != Some("navigation");
         let record_urls = [
-            ("page_url", event.page_url.clone()),
-            ("referrer", event.referrer.clone()),
+            ("referrer", event.referrer.clone(), true),
             (
                 "header:referer",
                 exchange.request.header("referer").map(str::to_owned),
+                true,
             ),
+            ("page_url", event.page_url.clone(), page_sent),
         ];
-        for (path, url) in record_urls {
+        for (path, url, sent) in record_urls {
             let Some(url) = url.filter(|u| split_url(u).is_some()) else {
                 continue;
             };
-            if !urls.iter().any(|(_, u)| *u == url) {
-                urls.push((path.to_owned(), url));
+            if !urls.iter().any(|(_, u, _)| *u == url) {
+                urls.push((path.to_owned(), url, sent));
             }
         }
 
@@ -452,7 +463,7 @@ impl Analyzer {
         // number copied into a conversion, the search term into `el`.
         let mut echoes: Vec<(String, String, String)> = Vec::new(); // (lower value, rule, text)
         let mut new_identifiers: Vec<Identifier> = Vec::new();
-        for (path, url) in &urls {
+        for (path, url, sent) in &urls {
             let Some(parts) = split_url(url) else {
                 continue;
             };
@@ -478,7 +489,9 @@ impl Analyzer {
                     continue;
                 }
                 if rules.search_keys.contains(&key_lower) && is_search_text(value) {
-                    flags.push("search.term", value, path);
+                    if *sent {
+                        flags.push("search.term", value, path);
+                    }
                     echoes.push((
                         value.to_lowercase(),
                         "search.term".to_owned(),
@@ -490,17 +503,21 @@ impl Analyzer {
                     .get(&key_lower)
                     .filter(|rule| parameter_shape_ok(rule, value))
                 {
-                    flags.push(rule, value, path);
+                    if *sent {
+                        flags.push(rule, value, path);
+                    }
                     if value.chars().filter(|c| c.is_alphanumeric()).count() >= 4 {
                         echoes.push((value.to_lowercase(), rule.clone(), value.to_owned()));
                     }
-                    if rule == "url-parameter.phone" && is_phone_shaped(value) {
+                    if *sent && rule == "url-parameter.phone" && is_phone_shaped(value) {
                         new_identifiers.push(plain_identifier("phone", value, path));
                     }
                 }
             }
-            for (rule, matched) in self.match_terms(&text) {
-                flags.push(&rule, &matched, path);
+            if *sent {
+                for (rule, matched) in self.match_terms(&text) {
+                    flags.push(&rule, &matched, path);
+                }
             }
         }
 
@@ -561,7 +578,7 @@ impl Analyzer {
         let mut spans: Vec<(usize, usize, usize)> = Vec::new(); // (start, end, term index)
         for m in automaton.find_overlapping_iter(&words) {
             let term_index = m.pattern().as_usize();
-            let Some(term) = self.rules.rules.terms.get(term_index) else {
+            let Some(term) = self.rules.phrases.get(term_index) else {
                 continue;
             };
             // Pattern " words " ends at a space; a prefix pattern " word"
@@ -577,18 +594,27 @@ impl Analyzer {
             };
             spans.push((start, end, term_index));
         }
+        let is_exclusion = |index: usize| {
+            self.rules
+                .phrases
+                .get(index)
+                .is_some_and(|t| t.rule.is_empty())
+        };
         let mut out: Vec<(String, String)> = Vec::new();
         for (start, end, term_index) in &spans {
-            let inside_longer = spans
-                .iter()
-                .any(|(s, e, _)| s <= start && e >= end && (e - s) > (end - start));
-            if inside_longer {
+            // A term inside a longer term, or inside (or equal to) an
+            // `[exclude]` phrase, does not fire on its own.
+            let covered = spans.iter().any(|(s, e, other)| {
+                s <= start
+                    && e >= end
+                    && ((e - s) > (end - start) || (is_exclusion(*other) && other != term_index))
+            });
+            if covered || is_exclusion(*term_index) {
                 continue;
             }
-            let (Some(term), Some(matched)) = (
-                self.rules.rules.terms.get(*term_index),
-                words.get(*start..*end),
-            ) else {
+            let (Some(term), Some(matched)) =
+                (self.rules.phrases.get(*term_index), words.get(*start..*end))
+            else {
                 continue;
             };
             let pair = (term.rule.clone(), matched.to_owned());
@@ -602,9 +628,18 @@ impl Analyzer {
     // ---- linkage -----------------------------------------------------------
 
     fn linkage_flags(&self, exchange: &Exchange, event: &Event, flags: &mut FlagList) {
-        // Content in the payload itself: a Referer header alone goes with
-        // every sub-resource and does not make a request a linkage.
-        let has_content = event.page_url.as_deref().is_some_and(|v| !v.is_empty())
+        // Content the tracker received with the identity: the page (from
+        // the payload, or a full Referer header of the beacon itself — a
+        // page inferred from an earlier navigation was never sent), title,
+        // referrer, search term, or anything a content rule flagged (a
+        // product name). A Referer header of a library load does not count:
+        // only event records get a page URL from page inference.
+        let page_sent = event.page_url_from.as_deref() != Some("navigation");
+        let has_content = (page_sent && event.page_url.as_deref().is_some_and(|v| !v.is_empty()))
+            || flags
+                .list
+                .iter()
+                .any(|f| !matches!(f.category.as_str(), "linkage" | "policy"))
             || event.page_title.as_deref().is_some_and(|v| !v.is_empty())
             || event.referrer.as_deref().is_some_and(|v| !v.is_empty())
             || event.fields.iter().any(|f| {
@@ -822,8 +857,19 @@ impl IdentityIndex {
 
 impl RuleIndex {
     fn build(rules: Rules) -> Result<RuleIndex, BuildError> {
-        let patterns: Vec<String> = rules
+        // Exclusions join the terms in one automaton, marked by an empty
+        // rule name.
+        let phrases: Vec<Term> = rules
             .terms
+            .iter()
+            .cloned()
+            .chain(rules.exclusions.iter().map(|words| Term {
+                rule: String::new(),
+                words: words.clone(),
+                prefix: false,
+            }))
+            .collect();
+        let patterns: Vec<String> = phrases
             .iter()
             .map(|t| {
                 if t.prefix {
@@ -861,6 +907,7 @@ impl RuleIndex {
         }
         Ok(RuleIndex {
             rules,
+            phrases,
             terms,
             parameters,
             search_keys,
@@ -1520,6 +1567,103 @@ mod tests {
         assert_eq!(
             run(&a, &x, event("other", &x, &[])).party.as_deref(),
             Some("first-party")
+        );
+    }
+
+    /// A page URL that page inference took from an earlier navigation was
+    /// never sent: nothing is flagged at it, no identifier comes from it,
+    /// and it alone makes no linkage; a value the payload copied from it
+    /// (the order number) is still flagged where the payload carries it.
+    #[test]
+    fn a_page_inferred_from_navigation_is_not_flagged_but_its_echoes_are() {
+        let a = analyzer(&[]);
+        let mut x = exchange("https://alb.reddit.com/rp.gif?uuid=1717.2b7e5a1c");
+        x.request.headers.push(Header {
+            name: "Referer".into(),
+            value: "https://shop.example/".into(),
+        });
+        let mut ev = event(
+            "reddit",
+            &x,
+            &[
+                ("uuid", "1717.2b7e5a1c", None),
+                ("m.transactionId", "LAB-1001", None),
+            ],
+        );
+        ev.page_url = Some(
+            "https://shop.example/thank-you?order=LAB-1001&email=j%40x.org&phone=%2B15550104477&q=hiv+test"
+                .into(),
+        );
+        ev.page_url_from = Some("navigation".into());
+        let e = run(&a, &x, ev.clone());
+        // The echoed order number is content sent next to the uuid.
+        assert_eq!(
+            rules_of(&e),
+            vec![
+                "url-parameter.order LAB-1001 @m.transactionId",
+                "linkage.uuid 1717.2b7e5a1c @uuid"
+            ]
+        );
+        assert!(e.identifiers.is_empty(), "{:?}", e.identifiers);
+        assert_eq!(e.party.as_deref(), Some("third-party"));
+
+        // Without the echo there is no content, so the uuid is no linkage.
+        ev.fields.retain(|f| f.path == "uuid");
+        assert!(run(&a, &x, ev.clone()).flags.is_empty());
+        // The same page sent in the payload is flagged, with linkage.
+        ev.page_url_from = Some("payload".into());
+        let sent = rules_of(&run(&a, &x, ev));
+        for expected in [
+            "url-parameter.email j@x.org @page_url",
+            "search.term hiv test @page_url",
+            "linkage.uuid 1717.2b7e5a1c @uuid",
+            "policy.sensitive-to-ad-platform hiv test @page_url",
+        ] {
+            assert!(sent.contains(&expected.to_owned()), "{expected}: {sent:#?}");
+        }
+    }
+
+    /// A page taken from the beacon's own Referer header was sent: it is
+    /// flagged where the bytes are, at `header:referer`.
+    #[test]
+    fn a_page_from_the_referer_is_flagged_at_the_header() {
+        let a = analyzer(&[]);
+        let mut x = exchange("https://stats.g.doubleclick.net/r/collect?cid=948357285.1453");
+        x.request.headers.push(Header {
+            name: "Referer".into(),
+            value: "https://clinic.example/hiv-testing?q=hiv+test".into(),
+        });
+        let mut ev = event("ga-universal", &x, &[("cid", "948357285.1453", None)]);
+        ev.page_url = Some("https://clinic.example/hiv-testing?q=hiv+test".into());
+        ev.page_url_from = Some("referer".into());
+        let flags = rules_of(&run(&a, &x, ev));
+        assert_eq!(
+            flags,
+            vec![
+                "search.term hiv test @header:referer",
+                "health.sexual-health hiv testing @header:referer",
+                "health.sexual-health hiv test @header:referer",
+                "linkage.cid 948357285.1453 @cid",
+            ]
+        );
+    }
+
+    #[test]
+    fn exclusions_silence_the_terms_inside_them() {
+        let a = analyzer(&[]);
+        let matched = |text: &str| {
+            a.match_terms(text)
+                .into_iter()
+                .map(|(r, t)| format!("{r} {t}"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            matched("Terrorism,Islamic State in Iraq and Syria (ISIS),Istanbul"),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            matched("Islamic State, Islamic Art"),
+            vec!["religion.islam islamic"]
         );
     }
 

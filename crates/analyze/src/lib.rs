@@ -25,15 +25,23 @@
 //!   children, government services) matched on whole words in page URLs
 //!   (path and decoded query), referrers, titles, search terms, content
 //!   names and button texts; search terms themselves (`search.term`) and
-//!   personal data in page-URL parameters (`url-parameter.email`, …);
+//!   personal data in page-URL parameters (`url-parameter.email`, …).
+//!   Only what the tracker received is flagged: a page URL that
+//!   [`PageTracker`] inferred from an earlier navigation
+//!   (`page_url_from: navigation`) is read only for values the payload
+//!   copied from it (an order number), never flagged itself;
 //! * **linkage flags** — a platform identity (`_fbp`, `_ttp`, `_ga`,
-//!   `MUID`, …) in the same request as page content (`linkage.<name>`);
+//!   `MUID`, …) in the same request as page content the tracker received,
+//!   or as anything a content rule flagged (`linkage.<name>`);
 //! * **policy flags** — sensitive categories sent to a tracker whose terms
 //!   forbid them (`policy.tiktok-restricted-data`,
 //!   `policy.sensitive-to-ad-platform`);
 //! * **party** — `first-party` or `third-party` by registrable domain
 //!   (public suffix list including its private section) of the request
 //!   host against the page.
+//!
+//! docs/ANALYSIS.md describes every rule, the vendor normalisations, and
+//! the rule-file and identity-file formats.
 //!
 //! Everything is compiled once in [`Analyzer::new`] (hash variants into a
 //! lookup table and Aho-Corasick automata, rule phrases into one

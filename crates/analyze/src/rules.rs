@@ -13,6 +13,9 @@
 //! chlamydia
 //! contracepti*                      # a trailing * matches any word starting so
 //!
+//! [exclude]                         # phrases that contain a term but are not
+//! islamic state                     # sensitive: the term inside does not fire
+//!
 //! [parameters url-parameter.email]  # page-URL query keys (case-insensitive)
 //! email
 //!
@@ -102,6 +105,9 @@ pub struct Policy {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Rules {
     pub terms: Vec<Term>,
+    /// Normalised phrases of `[exclude]` sections: a term match inside one
+    /// of them does not fire (`islamic state` is not religion).
+    pub exclusions: Vec<String>,
     /// `(rule, lower-case key)` pairs of `[parameters …]` sections.
     pub parameters: Vec<(String, String)>,
     pub search_keys: Vec<String>,
@@ -131,6 +137,7 @@ impl std::error::Error for RulesError {}
 enum Section {
     None,
     Terms(String),
+    Exclude,
     Parameters(String),
     SearchKeys,
     SearchFields,
@@ -209,6 +216,13 @@ impl Rules {
                         prefix,
                     });
                 }
+                Section::Exclude => {
+                    let words = word_string(line).trim().to_owned();
+                    if words.is_empty() {
+                        return Err(error(format!("{line:?} has no words")));
+                    }
+                    parsed.exclusions.push(words);
+                }
                 Section::Parameters(rule) => parsed
                     .parameters
                     .push((rule.clone(), line.to_ascii_lowercase())),
@@ -261,6 +275,7 @@ impl Rules {
             }
         }
         self.terms.extend(parsed.terms);
+        self.exclusions.extend(parsed.exclusions);
         self.parameters.extend(parsed.parameters);
         self.search_keys.extend(parsed.search_keys);
         self.search_fields.extend(parsed.search_fields);
@@ -296,6 +311,8 @@ fn parse_header(header: &str, parsed: &mut Rules) -> Result<Section, String> {
     };
     match kind {
         "terms" => Ok(Section::Terms(rule_name("terms")?)),
+        "exclude" if name.is_none() => Ok(Section::Exclude),
+        "exclude" => Err("[exclude] takes no name".to_owned()),
         "parameters" => Ok(Section::Parameters(rule_name("parameters")?)),
         "search-keys" => Ok(Section::SearchKeys),
         "search-fields" => Ok(Section::SearchFields),
@@ -370,5 +387,13 @@ mod tests {
             .unwrap_err();
         assert!(err.message.contains("too short"));
         assert_eq!(rules.terms.len(), 2, "failed files add nothing");
+        let err = rules
+            .add_text("[exclude everything]\nx\n", "bad.rules")
+            .unwrap_err();
+        assert!(err.message.contains("takes no name"));
+        rules
+            .add_text("[exclude]\nThank-You for subscribing\n", "mine.rules")
+            .unwrap();
+        assert_eq!(rules.exclusions, vec!["thank you for subscribing"]);
     }
 }

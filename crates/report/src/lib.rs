@@ -91,7 +91,12 @@ pub fn identifier_summary(event: &Event) -> String {
 pub fn flag_summary(event: &Event) -> String {
     let mut parts: Vec<String> = Vec::new();
     for flag in &event.flags {
-        let text = format!("{}: {}", flag.category, flag.text);
+        // A linkage or policy flag's text is an identifier or a category;
+        // its rule says more.
+        let text = match flag.category.as_str() {
+            "linkage" | "policy" => flag.rule.clone(),
+            _ => format!("{}: {}", flag.category, flag.text),
+        };
         if !parts.contains(&text) {
             parts.push(text);
         }

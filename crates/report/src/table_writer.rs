@@ -1,17 +1,18 @@
 //! A readable table for the terminal: one row per event.
 
 use crate::escape::terminal;
-use crate::{RecordWriter, identifier_summary};
+use crate::{RecordWriter, flag_summary, identifier_summary};
 use pixelscope_model::{Event, Kind};
 use std::io::{self, Write};
 
-const HEADINGS: [&str; 6] = [
+const HEADINGS: [&str; 7] = [
     "TIME",
     "TRACKER",
     "EVENT",
     "PIXEL ID",
     "PAGE URL",
     "IDENTIFIERS",
+    "FLAGS",
 ];
 /// No cell is wider than this, whatever the terminal.
 const MAX_CELL: usize = 60;
@@ -21,7 +22,7 @@ const MAX_CELL: usize = 60;
 pub struct TableWriter<W: Write> {
     out: W,
     width: Option<usize>,
-    rows: Vec<[String; 6]>,
+    rows: Vec<[String; 7]>,
 }
 
 impl<W: Write> TableWriter<W> {
@@ -64,6 +65,7 @@ impl<W: Write> RecordWriter for TableWriter<W> {
             e.pixel_id.clone().unwrap_or_default(),
             e.page_url.clone().unwrap_or_default(),
             identifier_summary(e),
+            flag_summary(e),
         ]
         .map(|cell| terminal(&cell));
         self.rows.push(row);
@@ -82,10 +84,10 @@ impl<W: Write> RecordWriter for TableWriter<W> {
             }
         }
         // Fit the terminal by shrinking the page URL column first, then the
-        // identifiers, never below their headings.
+        // flags, then the identifiers, never below their headings.
         if let Some(limit) = self.width {
-            let total = |w: &[usize; 6]| w.iter().sum::<usize>() + 2 * (w.len() - 1);
-            for column in [4, 5, 3] {
+            let total = |w: &[usize; 7]| w.iter().sum::<usize>() + 2 * (w.len() - 1);
+            for column in [4, 6, 5, 3] {
                 let excess = total(&widths).saturating_sub(limit);
                 if let Some(w) = widths.get_mut(column) {
                     let floor = HEADINGS.get(column).map_or(8, |h| h.len()).max(8);
@@ -93,7 +95,7 @@ impl<W: Write> RecordWriter for TableWriter<W> {
                 }
             }
         }
-        let line = |cells: &[String; 6]| -> String {
+        let line = |cells: &[String; 7]| -> String {
             let mut text = String::new();
             for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
                 let cell = truncate(cell, w);

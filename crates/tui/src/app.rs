@@ -26,6 +26,9 @@ use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 
 /// Something that happened, for [`App::update`].
+// Messages are handled one at a time as they arrive, never stored in bulk,
+// so boxing the large loader variant would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Message {
     Key(KeyEvent),
