@@ -11,10 +11,10 @@ use anyhow::{Context, bail};
 use pixelscope_analyze::{
     Analyzer, AnalyzerOptions, Identities, IdentityReport, Normalisation, PageTracker, Rules,
 };
-use pixelscope_capture::{CaptureReader, Contact};
+use pixelscope_capture::{CaptureLimits, CaptureReader, Contact};
 use pixelscope_decode::Registry;
-use pixelscope_har::HarReader;
-use pixelscope_http::HttpLayer;
+use pixelscope_har::{HarLimits, HarReader};
+use pixelscope_http::{HttpLayer, HttpLimits};
 use pixelscope_model::{
     Diagnostic, Event, EventSink, Exchange, ExchangeSink, Field, InputFormat, Origin,
 };
@@ -30,6 +30,10 @@ pub struct Pipeline {
     registry: Registry,
     analyzer: Analyzer,
     keylog: KeyLog,
+    /// Memory bounds per input (`--max-*` options over the crate defaults).
+    limits: Limits,
+    /// Keep each record's raw request (for exhibits and the TUI).
+    keep_raw: bool,
     /// Problems found while reading `--keylog` files, reported once.
     pub setup_diagnostics: Vec<String>,
 }
@@ -43,6 +47,9 @@ pub struct FileOutcome {
     pub size: u64,
     /// Records in output order.
     pub events: Vec<Event>,
+    /// The raw request behind each record, in the same order, when the
+    /// pipeline was asked to keep them ([`Pipeline::keep_raw`]); else empty.
+    pub raw: Vec<Option<RawRequest>>,
     pub diagnostics: Vec<Diagnostic>,
     /// Set when the input could not be read at all (one line, naming the place).
     pub fatal: Option<String>,
@@ -112,8 +119,16 @@ impl Pipeline {
             registry,
             analyzer,
             keylog,
+            limits: Limits::from_args(options),
+            keep_raw: false,
             setup_diagnostics,
         })
+    }
+
+    /// Also keep, for every record, the request it was decoded from.
+    pub fn keep_raw(mut self, keep: bool) -> Pipeline {
+        self.keep_raw = keep;
+        self
     }
 
     pub fn registry(&self) -> &Registry {
@@ -129,8 +144,32 @@ impl Pipeline {
         !self.analyzer.identities().is_empty()
     }
 
-    /// Reads one input completely.
+    /// Reads one input completely, keeping its records in the outcome.
     pub fn process(&self, input: &Input) -> FileOutcome {
+        let mut events = Vec::new();
+        let mut raw = Vec::new();
+        let keep_raw = self.keep_raw;
+        let mut outcome = self.process_into(input, &mut |event, request| {
+            events.push(event);
+            if keep_raw {
+                raw.push(request);
+            }
+        });
+        outcome.events = events;
+        outcome.raw = raw;
+        outcome
+    }
+
+    /// Reads one input completely, handing each record to `emit` as soon as
+    /// it is made, so memory does not grow with the number of records.
+    /// Records come in the order the input yields them: HAR entry order; for
+    /// captures, the order in which exchanges complete on the wire, then the
+    /// contact records. The outcome's `events` and `raw` stay empty.
+    pub fn process_into(
+        &self,
+        input: &Input,
+        emit: &mut dyn FnMut(Event, Option<RawRequest>),
+    ) -> FileOutcome {
         let path = input.path.display().to_string();
         let mut outcome = FileOutcome {
             path: path.clone(),
@@ -138,6 +177,7 @@ impl Pipeline {
             sha256: None,
             size: 0,
             events: Vec::new(),
+            raw: Vec::new(),
             diagnostics: Vec::new(),
             fatal: None,
             skipped: false,
@@ -183,21 +223,26 @@ impl Pipeline {
         let mut sink = DecodingSink {
             registry: &self.registry,
             analyzer: &self.analyzer,
-            events: Vec::new(),
+            emit,
+            read_hosts: BTreeSet::new(),
             diagnostics: Vec::new(),
             scratch: Vec::new(),
             pages: PageTracker::new(),
+            keep_raw: self.keep_raw,
         };
         match format {
             InputFormat::Har => {
-                if let Err(err) = HarReader::new(origin).read(file, &mut sink) {
+                let reader = HarReader::new(origin).with_limits(self.limits.har.clone());
+                if let Err(err) = reader.read(file, &mut sink) {
                     outcome.fatal = Some(err.to_string());
                 }
             }
             InputFormat::Pcap | InputFormat::Pcapng => {
-                let http = HttpLayer::new(sink, origin.clone());
+                let http = HttpLayer::with_limits(sink, origin.clone(), self.limits.http);
                 let mut tls = TlsLayer::new(self.keylog.clone(), http, origin.clone());
-                let result = CaptureReader::new(origin.clone()).read(file, &mut tls);
+                let result = CaptureReader::new(origin.clone())
+                    .with_limits(self.limits.capture)
+                    .read(file, &mut tls);
                 let mut http = tls.into_inner();
                 let contacts = http.take_contacts();
                 sink = http.finish();
@@ -207,70 +252,235 @@ impl Pipeline {
                 sink.contacts(contacts, &origin);
             }
         }
-        let DecodingSink {
-            mut events,
-            diagnostics,
-            ..
-        } = sink;
-        sort_events(&mut events);
-        outcome.events = events;
+        let DecodingSink { diagnostics, .. } = sink;
         outcome.diagnostics = diagnostics;
         outcome
     }
 }
 
-/// Records of one input in a stable order: by time, then by where they sit
-/// in the file; records of one request keep their order.
-fn sort_events(events: &mut [Event]) {
-    events.sort_by(|a, b| {
-        let first_frame = |e: &Event| e.origin.frames.as_ref().and_then(|f| f.first().copied());
-        a.time
-            .cmp(&b.time)
-            .then(a.origin.entry.cmp(&b.origin.entry))
-            .then(first_frame(a).cmp(&first_frame(b)))
-            .then(a.origin.stream.cmp(&b.origin.stream))
-            .then(a.origin.h2_stream.cmp(&b.origin.h2_stream))
-    });
+/// The limits of the three readers, from the defaults of their crates and
+/// the `--max-*` options (docs/LIMITS.md).
+struct Limits {
+    har: HarLimits,
+    capture: CaptureLimits,
+    http: HttpLimits,
+}
+
+impl Limits {
+    fn from_args(options: &AnalysisArgs) -> Limits {
+        let mut har = HarLimits::default();
+        let mut capture = CaptureLimits::default();
+        let mut http = HttpLimits::default();
+        if let Some(n) = options.max_body_bytes {
+            http.max_body_encoded = n;
+            http.max_body_decoded = n;
+        }
+        if let Some(n) = options.max_entry_bytes {
+            har.max_entry_bytes = n;
+        }
+        if let Some(n) = options.max_flows {
+            capture.max_connections = n;
+        }
+        if let Some(n) = options.max_reassembly_bytes {
+            capture.max_buffered_bytes = n;
+            capture.max_out_of_order_bytes = capture.max_out_of_order_bytes.min(n);
+        }
+        Limits { har, capture, http }
+    }
+}
+
+/// How much of a request body is kept for the raw view of a record.
+const RAW_BODY_LIMIT: usize = 256 * 1024;
+
+/// The request behind a record, as the exhibit and the TUI show it.
+pub use pixelscope_tui::RawRequest;
+
+/// Renders `exchange`'s request for a raw view: request line, headers and
+/// (at most [`RAW_BODY_LIMIT`] bytes of) the decoded body.
+fn raw_request(exchange: &Exchange) -> RawRequest {
+    let request = &exchange.request;
+    let version = request.http_version.as_deref().unwrap_or("");
+    let request_line = format!("{} {} {}", request.method, request.url, version)
+        .trim_end()
+        .to_owned();
+    let headers = request
+        .headers
+        .iter()
+        .map(|h| (h.name.clone(), h.value.clone()))
+        .collect();
+    let (body, mut body_note) = match &request.body {
+        Some(body) => {
+            let note = match &body.state {
+                pixelscope_model::BodyState::Complete => None,
+                pixelscope_model::BodyState::Truncated { limit } => {
+                    Some(format!("truncated at {limit} bytes"))
+                }
+                pixelscope_model::BodyState::Undecoded { reason } => {
+                    Some(format!("not decoded: {reason}"))
+                }
+                pixelscope_model::BodyState::Damaged { reason } => {
+                    Some(format!("damaged: {reason}"))
+                }
+            };
+            (
+                body.data
+                    .iter()
+                    .take(RAW_BODY_LIMIT)
+                    .copied()
+                    .collect::<Vec<u8>>(),
+                note,
+            )
+        }
+        None => (Vec::new(), None),
+    };
+    if request
+        .body
+        .as_ref()
+        .is_some_and(|b| b.data.len() > RAW_BODY_LIMIT)
+    {
+        body_note = Some(format!("only the first {RAW_BODY_LIMIT} bytes are shown"));
+    }
+    RawRequest {
+        request_line,
+        headers,
+        body,
+        body_note,
+    }
+}
+
+/// A raw request as plain text: request line, headers, a blank line, the
+/// body (lossy UTF-8) and a note when the body is incomplete.
+pub fn raw_text(raw: &RawRequest) -> String {
+    let mut text = raw.request_line.clone();
+    text.push('\n');
+    for (name, value) in &raw.headers {
+        text.push_str(name);
+        text.push_str(": ");
+        text.push_str(value);
+        text.push('\n');
+    }
+    text.push('\n');
+    text.push_str(&String::from_utf8_lossy(&raw.body));
+    if let Some(note) = &raw.body_note {
+        text.push_str("\n[");
+        text.push_str(note);
+        text.push(']');
+    }
+    text
 }
 
 /// Runs every input, `threads` at a time, and hands the outcomes to
-/// `each` in input order, whatever order they finish in.
+/// `each` in input order, whatever order they finish in. Each outcome holds
+/// its file's records; for output that must not grow with the records, use
+/// [`run_all_streaming`].
 pub fn run_all(
     pipeline: &Pipeline,
     inputs: &[Input],
     threads: usize,
     mut each: impl FnMut(FileOutcome) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
+    run_all_streaming(pipeline, inputs, threads, None, &mut each)
+}
+
+/// Files larger than this are read alone, their records streamed straight
+/// to the caller instead of being held until the file's turn comes.
+const STREAM_ALONE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A caller's handler for single records, in output order.
+pub type RecordHandler<'a> = &'a mut dyn FnMut(Event, Option<RawRequest>) -> anyhow::Result<()>;
+
+/// Like [`run_all`], but when `record` is given every record goes to it, in
+/// input order, before `each` gets its file's outcome (whose `events` are
+/// then empty). Large files are read one at a time and their records
+/// streamed as they are made, so memory stays bounded whatever the size of
+/// a file; small files are read `threads` at a time and their records held
+/// until their turn, so the output is the same for any thread count.
+pub fn run_all_streaming(
+    pipeline: &Pipeline,
+    inputs: &[Input],
+    threads: usize,
+    mut record: Option<RecordHandler<'_>>,
+    each: &mut dyn FnMut(FileOutcome) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let progress = Progress::new(inputs.len());
-    if threads <= 1 || inputs.len() <= 1 {
-        for input in inputs {
-            let outcome = pipeline.process(input);
-            progress.tick();
-            each(outcome)?;
-        }
-        progress.done();
-        return Ok(());
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start worker threads")?;
+    let pool = if threads > 1 && inputs.len() > 1 {
+        Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .context("cannot start worker threads")?,
+        )
+    } else {
+        None
+    };
+    let mut deliver =
+        |mut outcome: FileOutcome, record: &mut Option<RecordHandler<'_>>| -> anyhow::Result<()> {
+            if let Some(handler) = record.as_mut() {
+                let raw = std::mem::take(&mut outcome.raw);
+                let mut raw = raw.into_iter();
+                for event in std::mem::take(&mut outcome.events) {
+                    handler(event, raw.next().flatten())?;
+                }
+            }
+            each(outcome)
+        };
     // Work in windows so a corpus of thousands of files is never held in
     // memory at once, while the output order stays the input order.
-    let window = threads * 8;
-    for batch in inputs.chunks(window) {
-        let outcomes: Vec<FileOutcome> = pool.install(|| {
-            batch
-                .par_iter()
-                .map(|input| {
-                    let outcome = pipeline.process(input);
-                    progress.tick();
+    let window = threads.max(1) * 8;
+    let mut start = 0;
+    while start < inputs.len() {
+        let rest = inputs.get(start..).unwrap_or_default();
+        let large = |input: &Input| {
+            std::fs::metadata(&input.path).is_ok_and(|m| m.len() > STREAM_ALONE_BYTES)
+        };
+        let streamed = pool.is_none() || rest.first().is_some_and(large);
+        if streamed {
+            let Some(input) = rest.first() else { break };
+            start += 1;
+            let outcome = match record.as_mut() {
+                Some(handler) => {
+                    let mut failure = None;
+                    let outcome = pipeline.process_into(input, &mut |event, raw| {
+                        if failure.is_none()
+                            && let Err(err) = handler(event, raw)
+                        {
+                            failure = Some(err);
+                        }
+                    });
+                    if let Some(err) = failure {
+                        return Err(err);
+                    }
                     outcome
-                })
-                .collect()
-        });
+                }
+                None => pipeline.process(input),
+            };
+            progress.tick();
+            deliver(outcome, &mut None)?;
+            continue;
+        }
+        let batch_len = rest
+            .iter()
+            .take(window)
+            .take_while(|i| !large(i))
+            .count()
+            .max(1);
+        let batch = rest.get(..batch_len).unwrap_or_default();
+        start += batch_len;
+        let outcomes: Vec<FileOutcome> = match &pool {
+            Some(pool) => pool.install(|| {
+                batch
+                    .par_iter()
+                    .map(|input| {
+                        let outcome = pipeline.process(input);
+                        progress.tick();
+                        outcome
+                    })
+                    .collect()
+            }),
+            None => batch.iter().map(|input| pipeline.process(input)).collect(),
+        };
         for outcome in outcomes {
-            each(outcome)?;
+            deliver(outcome, &mut record)?;
         }
     }
     progress.done();
@@ -313,19 +523,29 @@ impl Progress {
 struct DecodingSink<'a> {
     registry: &'a Registry,
     analyzer: &'a Analyzer,
-    events: Vec<Event>,
+    /// Where finished records go, one at a time.
+    emit: &'a mut dyn FnMut(Event, Option<RawRequest>),
+    /// Hosts whose requests were decoded (their DNS answers add nothing).
+    read_hosts: BTreeSet<String>,
     diagnostics: Vec<Diagnostic>,
     scratch: Vec<Event>,
     pages: PageTracker,
+    keep_raw: bool,
 }
 
 impl DecodingSink<'_> {
     /// Contact records for tracker hosts learned from DNS answers and from
     /// the SNI of connections that could not be read: one per host and way
-    /// of learning it, listing the frames of every sighting.
+    /// of learning it, listing the frames of every sighting. Call it after
+    /// every exchange of the input has been decoded.
     fn contacts(&mut self, contacts: Vec<Contact>, origin: &Origin) {
+        // A DNS answer only matters where the host's own traffic could not be
+        // read: when requests to it were decoded, they are the evidence.
         let mut seen: Vec<Contact> = Vec::new();
         for c in contacts {
+            if c.via == "dns" && self.read_hosts.contains(&c.host) {
+                continue;
+            }
             match seen.iter_mut().find(|s| s.host == c.host && s.via == c.via) {
                 Some(first) => first.frames.extend(c.frames),
                 None => seen.push(c),
@@ -360,7 +580,7 @@ impl DecodingSink<'_> {
                     value: host.clone(),
                     property: None,
                 });
-                self.events.push(event);
+                (self.emit)(event, None);
             }
         }
     }
@@ -377,7 +597,13 @@ impl ExchangeSink for DecodingSink<'_> {
         if !self.scratch.is_empty() {
             self.pages.fill(&exchange, &mut self.scratch);
             self.analyzer.analyze(&exchange, &mut self.scratch);
-            self.events.append(&mut self.scratch);
+            if let Some(host) = exchange.request.host() {
+                self.read_hosts.insert(host);
+            }
+            let raw = self.keep_raw.then(|| raw_request(&exchange));
+            for event in self.scratch.drain(..) {
+                (self.emit)(event, raw.clone());
+            }
         }
     }
 

@@ -4,7 +4,7 @@ use crate::args::{OutputFormat, ScanArgs};
 use crate::input;
 use crate::pipeline::{self, FileOutcome, Pipeline};
 use anyhow::Context;
-use pixelscope_model::{Diagnostic, Kind, Severity};
+use pixelscope_model::{Diagnostic, Event, Kind, Severity};
 use pixelscope_report::{Format, escape};
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -39,24 +39,37 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
     let format = match args.format {
-        OutputFormat::Table => Format::Table,
-        OutputFormat::Jsonl => Format::Jsonl,
-        OutputFormat::Json => Format::Json,
-        OutputFormat::Csv => Format::Csv,
+        OutputFormat::Table => Some(Format::Table),
+        OutputFormat::Jsonl => Some(Format::Jsonl),
+        OutputFormat::Json => Some(Format::Json),
+        OutputFormat::Csv => Some(Format::Csv),
+        // A binary file with its own writer (below).
+        OutputFormat::Parquet => None,
     };
     let stdout = io::stdout();
-    let (sink, width): (Box<dyn Write>, Option<usize>) = match &args.output {
-        Some(path) => {
-            let file =
-                File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-            (Box::new(BufWriter::new(file)), None)
+    let mut writer = match format {
+        Some(format) => {
+            let (sink, width): (Box<dyn Write>, Option<usize>) = match &args.output {
+                Some(path) => {
+                    let file = File::create(path)
+                        .with_context(|| format!("cannot create {}", path.display()))?;
+                    (Box::new(BufWriter::new(file)), None)
+                }
+                None => {
+                    let width = stdout.is_terminal().then(terminal_width).flatten();
+                    (Box::new(BufWriter::new(stdout.lock())), width)
+                }
+            };
+            pixelscope_report::writer(format, sink, width)
         }
-        None => {
-            let width = stdout.is_terminal().then(terminal_width).flatten();
-            (Box::new(BufWriter::new(stdout.lock())), width)
-        }
+        None => match parquet_writer(args)? {
+            Ok(writer) => writer,
+            Err(message) => {
+                eprintln!("pixelscope: {message}");
+                return Ok(ExitCode::from(2));
+            }
+        },
     };
-    let mut writer = pixelscope_report::writer(format, sink, width);
     let mut diagnostics_out = match &args.diagnostics {
         Some(path) => {
             Some(BufWriter::new(File::create(path).with_context(|| {
@@ -67,46 +80,52 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     };
 
     let mut unreadable = 0usize;
-    pipeline::run_all(&pipeline, &inputs, threads, |outcome| {
-        let FileOutcome {
-            path,
-            events,
-            diagnostics,
-            fatal,
-            skipped,
-            ..
-        } = outcome;
-        if skipped {
+    let mut write_record = |event: Event, _raw| -> anyhow::Result<()> {
+        if args.events_only && event.kind != Kind::Event {
             return Ok(());
         }
-        for event in &events {
-            if args.events_only && event.kind != Kind::Event {
-                continue;
-            }
-            if args.only_flagged && !is_flagged(event) {
-                continue;
-            }
-            writer.write_event(event)?;
+        if args.only_flagged && !is_flagged(&event) {
+            return Ok(());
         }
-        if let Some(out) = diagnostics_out.as_mut() {
-            for d in &diagnostics {
-                serde_json::to_writer(&mut *out, d)?;
-                out.write_all(b"\n")?;
-            }
-        }
-        if !args.quiet {
-            print_diagnostics(&path, &diagnostics);
-        }
-        if let Some(message) = fatal {
-            unreadable += 1;
-            eprintln!(
-                "pixelscope: {}: {}",
-                escape::terminal(&path),
-                escape::terminal(&message)
-            );
-        }
+        writer.write_event(&event)?;
         Ok(())
-    })?;
+    };
+    pipeline::run_all_streaming(
+        &pipeline,
+        &inputs,
+        threads,
+        Some(&mut write_record),
+        &mut |outcome| {
+            let FileOutcome {
+                path,
+                diagnostics,
+                fatal,
+                skipped,
+                ..
+            } = outcome;
+            if skipped {
+                return Ok(());
+            }
+            if let Some(out) = diagnostics_out.as_mut() {
+                for d in &diagnostics {
+                    serde_json::to_writer(&mut *out, d)?;
+                    out.write_all(b"\n")?;
+                }
+            }
+            if !args.quiet {
+                print_diagnostics(&path, &diagnostics);
+            }
+            if let Some(message) = fatal {
+                unreadable += 1;
+                eprintln!(
+                    "pixelscope: {}: {}",
+                    escape::terminal(&path),
+                    escape::terminal(&message)
+                );
+            }
+            Ok(())
+        },
+    )?;
     writer.finish()?;
     if pipeline.has_identities() && !args.quiet {
         for line in pipeline.identity_report().lines() {
@@ -121,6 +140,31 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The `--format parquet` writer over `-o FILE`; `Err` is a usage error
+/// (no `-o`, or a build without the `parquet` feature).
+#[cfg(feature = "parquet")]
+fn parquet_writer(
+    args: &ScanArgs,
+) -> anyhow::Result<Result<Box<dyn pixelscope_report::RecordWriter>, String>> {
+    let Some(path) = &args.output else {
+        return Ok(Err(
+            "--format parquet writes a file: give it with -o FILE".to_owned()
+        ));
+    };
+    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let writer = crate::parquet_out::EventParquetWriter::new(BufWriter::new(file))?;
+    Ok(Ok(Box::new(writer)))
+}
+
+#[cfg(not(feature = "parquet"))]
+fn parquet_writer(
+    _args: &ScanArgs,
+) -> anyhow::Result<Result<Box<dyn pixelscope_report::RecordWriter>, String>> {
+    Ok(Err("this build has no Parquet output; build with \
+            `cargo build --release --features parquet`"
+        .to_owned()))
 }
 
 /// Whether an event carries something a reviewer must look at: a

@@ -59,7 +59,11 @@ pub fn run(args: &TrackersArgs) -> anyhow::Result<ExitCode> {
                     d.id(),
                     d.vendor(),
                     d.version(),
-                    escape::terminal(&endpoints.join(", "))
+                    if endpoints.is_empty() {
+                        "(recognised by payload shape on any host)".to_owned()
+                    } else {
+                        escape::terminal(&endpoints.join(", "))
+                    }
                 )?;
             }
         }
