@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """Generates the benchmark inputs from the lab samples (nothing is downloaded).
 
-usage: make_inputs.py OUTDIR [--mb 110] [--hars 20000]
+usage: make_inputs.py OUTDIR [--only http1|h2|har|corpus] [--mb 110] [--hars 20000]
 
-Writes into OUTDIR:
-  http1.pcapng   the lab's cleartext HTTP/1.1 capture, replicated to >= MB megabytes; each copy
-                 moves the browser (127.0.0.1) to its own address and shifts time, so every copy
-                 is a distinct set of TCP connections
-  h2.pcapng      the same for the TLS 1.3 + HTTP/2 capture with its keys embedded (DSB), and
-  h2.keys        the key log (copies reuse the client randoms, so one key log decrypts all)
-  big.har        the lab HAR's entries repeated to >= MB megabytes
-  corpus/        HARS small HARs, each with a slice of the lab HAR's entries
+Writes into OUTDIR (file names carry the size, so inputs of several sizes can sit side by side):
+  http1-MB.pcapng  the lab's cleartext HTTP/1.1 capture, replicated to >= MB megabytes; each copy
+                   moves the browser (127.0.0.1) to its own address and shifts time, so every copy
+                   is a distinct set of TCP connections
+  h2-MB.pcapng     the same for the TLS 1.3 + HTTP/2 capture with its keys embedded (DSB), and
+  h2.keys          the key log (copies reuse the client randoms, so one key log decrypts all)
+  big-MB.har       the lab HAR's entries repeated to >= MB megabytes (written as a stream, so a
+                   1 GB HAR needs no more memory than a small one)
+  corpus-HARS/     HARS small HARs, each with a slice of the lab HAR's entries
+Without --only every part is made.
 """
 import json, os, struct, sys
 
@@ -92,40 +94,47 @@ def main():
     out = sys.argv[1]
     mb = 110
     hars = 20000
+    only = None
     args = sys.argv[2:]
     if "--mb" in args:
         mb = int(args[args.index("--mb") + 1])
     if "--hars" in args:
         hars = int(args[args.index("--hars") + 1])
+    if "--only" in args:
+        only = args[args.index("--only") + 1]
     os.makedirs(out, exist_ok=True)
     target = mb * 1_000_000
-    n = replicate_pcapng(os.path.join(LAB, "http1", "capture.pcapng"), os.path.join(out, "http1.pcapng"), target)
-    print(f"http1.pcapng: {n} copies")
-    n = replicate_pcapng(os.path.join(LAB, "h2", "capture-dsb.pcapng"), os.path.join(out, "h2.pcapng"), target)
-    open(os.path.join(out, "h2.keys"), "wb").write(open(os.path.join(LAB, "h2", "sslkeys.log"), "rb").read())
-    print(f"h2.pcapng: {n} copies")
+    if only in (None, "http1"):
+        n = replicate_pcapng(os.path.join(LAB, "http1", "capture.pcapng"), os.path.join(out, f"http1-{mb}.pcapng"), target)
+        print(f"http1-{mb}.pcapng: {n} copies")
+    if only in (None, "h2"):
+        n = replicate_pcapng(os.path.join(LAB, "h2", "capture-dsb.pcapng"), os.path.join(out, f"h2-{mb}.pcapng"), target)
+        open(os.path.join(out, "h2.keys"), "wb").write(open(os.path.join(LAB, "h2", "sslkeys.log"), "rb").read())
+        print(f"h2-{mb}.pcapng: {n} copies")
     har = json.load(open(os.path.join(LAB, "h2", "site.har"), encoding="utf-8"))
     entries = har["log"]["entries"]
-    encoded = [json.dumps(e, separators=(",", ":")) for e in entries]
-    per_copy = sum(len(e) + 1 for e in encoded)
-    copies = target // per_copy + 1
-    with open(os.path.join(out, "big.har"), "w", encoding="utf-8") as f:
-        log = dict(har["log"]); log.pop("entries")
-        f.write('{"log":' + json.dumps(log, separators=(",", ":"))[:-1] + ',"entries":[')
-        first = True
-        for _ in range(copies):
-            for e in encoded:
-                f.write(("" if first else ",") + e); first = False
-        f.write("]}}")
-    print(f"big.har: {copies} copies of {len(entries)} entries")
-    corpus = os.path.join(out, "corpus")
-    os.makedirs(corpus, exist_ok=True)
-    for i in range(hars):
-        sub = dict(har["log"]); sub["entries"] = [entries[(i + k) % len(entries)] for k in range(5)]
-        sub["pages"] = har["log"].get("pages", [])[:1]
-        with open(os.path.join(corpus, f"site-{i:05d}.har"), "w", encoding="utf-8") as f:
-            json.dump({"log": sub}, f, separators=(",", ":"))
-    print(f"corpus: {hars} HARs")
+    if only in (None, "har"):
+        encoded = [json.dumps(e, separators=(",", ":")) for e in entries]
+        per_copy = sum(len(e) + 1 for e in encoded)
+        copies = target // per_copy + 1
+        with open(os.path.join(out, f"big-{mb}.har"), "w", encoding="utf-8") as f:
+            log = dict(har["log"]); log.pop("entries")
+            f.write('{"log":' + json.dumps(log, separators=(",", ":"))[:-1] + ',"entries":[')
+            first = True
+            for _ in range(copies):
+                for e in encoded:
+                    f.write(("" if first else ",") + e); first = False
+            f.write("]}}")
+        print(f"big-{mb}.har: {copies} copies of {len(entries)} entries")
+    if only in (None, "corpus"):
+        corpus = os.path.join(out, f"corpus-{hars}")
+        os.makedirs(corpus, exist_ok=True)
+        for i in range(hars):
+            sub = dict(har["log"]); sub["entries"] = [entries[(i + k) % len(entries)] for k in range(5)]
+            sub["pages"] = har["log"].get("pages", [])[:1]
+            with open(os.path.join(corpus, f"site-{i:05d}.har"), "w", encoding="utf-8") as f:
+                json.dump({"log": sub}, f, separators=(",", ":"))
+        print(f"corpus-{hars}: {hars} HARs")
 
 if __name__ == "__main__":
     main()

@@ -5,65 +5,111 @@
 #
 #   benches/run.sh                 # inputs of 110 MB and a 20,000-HAR corpus, in $BENCH_DIR
 #   BENCH_MB=30 BENCH_HARS=2000 benches/run.sh    # a quicker run
+#   BENCH_HAR_MB=1000 BENCH_ONLY=har benches/run.sh   # the HAR alone, at 1 GB
 #
-# Needs: python3, GNU time (/usr/bin/time); tshark, jq and trackhar (npm) are timed when present.
+# Knobs: BENCH_MB (captures, and the HAR unless BENCH_HAR_MB is set), BENCH_HAR_MB, BENCH_HARS
+# (corpus size), BENCH_ONLY (one of http1, h2, har, corpus; default all), BENCH_DIR,
+# BENCH_FEATURES (cargo features of the measured build, e.g. "mimalloc"), CARGO_TARGET_DIR.
+# Needs: python3, GNU time (/usr/bin/time); tshark, jq and TrackHAR (`npm install -g trackhar`,
+# run through benches/trackhar.mjs) are timed when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${BENCH_DIR:-${TMPDIR:-/tmp}/pixelscope-bench}
 mb=${BENCH_MB:-110}
+har_mb=${BENCH_HAR_MB:-$mb}
 hars=${BENCH_HARS:-20000}
-stamp="$dir/.made-$mb-$hars"
-if [ ! -f "$stamp" ]; then
-  rm -rf "$dir"; mkdir -p "$dir"
-  python3 benches/make_inputs.py "$dir" --mb "$mb" --hars "$hars"
-  touch "$stamp"
-fi
-cargo build --release --quiet
-bin=target/release/pixelscope
-TIME=/usr/bin/time
+only=${BENCH_ONLY:-all}
+mkdir -p "$dir"
+# Each input is made once per size and kept: generating them takes longer than timing them.
+make() {  # make PART SIZE
+  local stamp="$dir/.made-$1-$2"
+  if [ ! -f "$stamp" ]; then
+    python3 benches/make_inputs.py "$dir" --only "$1" --mb "$2" --hars "$hars"
+    touch "$stamp"
+  fi
+}
+want() { [ "$only" = all ] || [ "$only" = "$1" ]; }
 
-# run NAME FILE_BYTES CMD... : prints one row and remembers the time for ratios
-declare -A secs
+target=${CARGO_TARGET_DIR:-target}
+if [ -n "${BENCH_FEATURES:-}" ]; then
+  cargo build --release --quiet --features "$BENCH_FEATURES"
+else
+  cargo build --release --quiet
+fi
+bin=$target/release/pixelscope
+TIME=/usr/bin/time
+timing=$(mktemp)
+trap 'rm -f "$timing"' EXIT
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
+
+# run NAME FILE_BYTES CMD... : prints one row and remembers the times for ratios. GNU time writes
+# to its own file (-o) so the command's output and errors can be thrown away; a non-zero exit
+# (pixelscope exits 1 when an input is unreadable) is reported, not fatal. Besides wall time the
+# row shows CPU time (user + system): on a shared machine wall time measures the neighbours too.
+declare -A secs cpus
 run() {
   local name=$1 bytes=$2; shift 2
-  local out
-  out=$({ $TIME -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -n 1)
-  local s=${out% *} kb=${out#* }
+  local status=0
+  $TIME -o "$timing" -f '%e %U %S %M' "$@" >/dev/null 2>/dev/null || status=$?
+  local s u y kb
+  read -r s u y kb < <(tail -n 1 "$timing")
   secs[$name]=$s
-  awk -v n="$name" -v s="$s" -v kb="$kb" -v b="$bytes" 'BEGIN {
+  cpus[$name]=$(awk -v u="$u" -v y="$y" 'BEGIN { print u + y }')
+  awk -v n="$name" -v s="$s" -v c="${cpus[$name]}" -v kb="$kb" -v b="$bytes" -v st="$status" 'BEGIN {
     mbs = (s > 0) ? b / 1e6 / s : 0
-    printf "%-34s %8.2f s %10.1f MB/s %8.1f MB peak\n", n, s, mbs, kb / 1024 }'
+    cmbs = (c > 0) ? b / 1e6 / c : 0
+    printf "%-38s %8.2f s wall %8.1f MB/s %8.2f s cpu %8.1f MB/s/cpu %8.1f MB peak%s\n", n, s, mbs, c, cmbs, kb / 1024, (st != 0 ? "  (exit " st ")" : "") }'
 }
-ratio() { awk -v a="${secs[$1]}" -v b="${secs[$2]}" -v n="$3" 'BEGIN { if (a > 0) printf "%-34s %8.1fx\n", n, b / a }'; }
+ratio() {
+  awk -v a="${secs[$1]}" -v b="${secs[$2]}" -v ca="${cpus[$1]}" -v cb="${cpus[$2]}" -v n="$3" 'BEGIN {
+    if (a > 0 && ca > 0) printf "%-38s %8.1fx wall %8.1fx cpu\n", n, b / a, cb / ca }'
+}
 size() { stat -c %s "$1"; }
 
-echo "== HTTP/1 cleartext capture ($(size "$dir/http1.pcapng") bytes)"
-run "pixelscope scan http1.pcapng" "$(size "$dir/http1.pcapng")" $bin scan --format jsonl "$dir/http1.pcapng"
-if command -v tshark >/dev/null; then
-  run "tshark -Y http.request" "$(size "$dir/http1.pcapng")" tshark -r "$dir/http1.pcapng" -Y http.request -T fields -e http.request.full_uri
-  ratio "pixelscope scan http1.pcapng" "tshark -Y http.request" "speed-up over tshark"
+if want http1; then
+  make http1 "$mb"
+  f="$dir/http1-$mb.pcapng"
+  echo "== HTTP/1 cleartext capture ($(size "$f") bytes)"
+  run "pixelscope scan http1.pcapng" "$(size "$f")" $bin scan --format jsonl "$f"
+  if command -v tshark >/dev/null; then
+    run "tshark -Y http.request" "$(size "$f")" tshark -r "$f" -Y http.request -T fields -e http.request.full_uri
+    ratio "pixelscope scan http1.pcapng" "tshark -Y http.request" "speed-up over tshark"
+  fi
 fi
 
-echo "== TLS 1.3 + HTTP/2 capture with key log ($(size "$dir/h2.pcapng") bytes)"
-run "pixelscope scan h2.pcapng --keylog" "$(size "$dir/h2.pcapng")" $bin scan --format jsonl --keylog "$dir/h2.keys" "$dir/h2.pcapng"
-if command -v tshark >/dev/null; then
-  run "tshark -Y http2.headers.method" "$(size "$dir/h2.pcapng")" tshark -r "$dir/h2.pcapng" -o "tls.keylog_file:$dir/h2.keys" -Y http2.headers.method -T fields -e http2.headers.path
-  ratio "pixelscope scan h2.pcapng --keylog" "tshark -Y http2.headers.method" "speed-up over tshark"
+if want h2; then
+  make h2 "$mb"
+  f="$dir/h2-$mb.pcapng"
+  echo "== TLS 1.3 + HTTP/2 capture with key log ($(size "$f") bytes)"
+  run "pixelscope scan h2.pcapng --keylog" "$(size "$f")" $bin scan --format jsonl --keylog "$dir/h2.keys" "$f"
+  if command -v tshark >/dev/null; then
+    run "tshark -Y http2.headers.method" "$(size "$f")" tshark -r "$f" -o "tls.keylog_file:$dir/h2.keys" -Y http2.headers.method -T fields -e http2.headers.path
+    ratio "pixelscope scan h2.pcapng --keylog" "tshark -Y http2.headers.method" "speed-up over tshark"
+  fi
 fi
 
-echo "== HAR ($(size "$dir/big.har") bytes)"
-run "pixelscope scan big.har" "$(size "$dir/big.har")" $bin scan --format jsonl "$dir/big.har"
-if command -v jq >/dev/null; then
-  run "jq .log.entries[].request.url" "$(size "$dir/big.har")" jq -r '.log.entries[].request.url' "$dir/big.har"
-  ratio "pixelscope scan big.har" "jq .log.entries[].request.url" "speed-up over jq"
-fi
-if command -v trackhar >/dev/null; then
-  run "trackhar big.har" "$(size "$dir/big.har")" trackhar "$dir/big.har"
-  ratio "pixelscope scan big.har" "trackhar big.har" "speed-up over TrackHAR"
+if want har; then
+  make har "$har_mb"
+  f="$dir/big-$har_mb.har"
+  echo "== HAR ($(size "$f") bytes)"
+  run "pixelscope scan big.har" "$(size "$f")" $bin scan --format jsonl "$f"
+  if command -v jq >/dev/null; then
+    run "jq .log.entries[].request.url" "$(size "$f")" jq -r '.log.entries[].request.url' "$f"
+    ratio "pixelscope scan big.har" "jq .log.entries[].request.url" "speed-up over jq"
+  fi
+  # TrackHAR is a library; node reads the whole HAR into one string, which V8 caps at 512 MB.
+  npm_root=$(npm root -g 2>/dev/null || true)
+  if command -v node >/dev/null && [ -n "$npm_root" ] && [ -d "$npm_root/trackhar" ] && [ "$(size "$f")" -lt 500000000 ]; then
+    run "trackhar (node) big.har" "$(size "$f")" env TRACKHAR_DIR="$npm_root" node benches/trackhar.mjs "$f"
+    ratio "pixelscope scan big.har" "trackhar (node) big.har" "speed-up over TrackHAR"
+  fi
 fi
 
-corpus_bytes=$(du -sb "$dir/corpus" | cut -f1)
-echo "== corpus of $hars small HARs ($corpus_bytes bytes)"
-run "pixelscope scan -j 1 corpus/" "$corpus_bytes" $bin scan --format jsonl -j 1 "$dir/corpus"
-run "pixelscope scan -j 2 corpus/" "$corpus_bytes" $bin scan --format jsonl -j 2 "$dir/corpus"
-ratio "pixelscope scan -j 2 corpus/" "pixelscope scan -j 1 corpus/" "two threads over one"
+if want corpus; then
+  make corpus "$hars"
+  corpus_bytes=$(du -sb "$dir/corpus-$hars" | cut -f1)
+  echo "== corpus of $hars small HARs ($corpus_bytes bytes)"
+  run "pixelscope scan -j 1 corpus/" "$corpus_bytes" $bin scan --format jsonl -j 1 "$dir/corpus-$hars"
+  run "pixelscope scan -j 2 corpus/" "$corpus_bytes" $bin scan --format jsonl -j 2 "$dir/corpus-$hars"
+  ratio "pixelscope scan -j 2 corpus/" "pixelscope scan -j 1 corpus/" "two threads over one"
+fi

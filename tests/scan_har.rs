@@ -94,3 +94,64 @@ fn real_hars_give_pinned_counts() {
         insta::assert_yaml_snapshot!(file.replace(['/', '.'], "_"), counts(&records));
     }
 }
+
+/// A user catalog loaded with `--decoders` decodes a vendor pixelscope does
+/// not know, without recompiling; without it the request is not claimed.
+#[test]
+fn user_catalog_decodes_a_new_tracker() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let har = dir.path().join("acme.har");
+    let url = "https://px.acme-analytics.test/v2/AC-991/hit?type=purchase&loc=https%3A%2F%2Fshop.example%2Fthanks\
+               &uem=836f82db99121b3481011f16b49dfa5fbc714a0d1b1b9f784a1ebbbf5b39577f&amt=12.50&cur=EUR";
+    let text = serde_json::json!({"log": {"version": "1.2", "entries": [{
+        "startedDateTime": "2026-01-12T10:00:00.000Z",
+        "request": {"method": "GET", "url": url, "headers": [], "cookies": [{"name": "_acme_vid", "value": "v-1"}]},
+        "response": {"status": 204, "headers": [], "content": {"size": 0}}
+    }]}});
+    std::fs::write(&har, text.to_string()).expect("write HAR");
+    let har = har.to_string_lossy().into_owned();
+
+    let (records, _) = scan_jsonl(&[&har]);
+    assert!(
+        records.iter().all(|r| r["tracker"] != "acme-pixel"),
+        "known without the catalog?"
+    );
+
+    let (records, out) = scan_jsonl(&["--decoders", "samples/decoders/user/acme-pixel.toml", &har]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let acme: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["tracker"] == "acme-pixel")
+        .collect();
+    assert_eq!(acme.len(), 1, "{records:#?}");
+    let r = acme[0];
+    assert_eq!(r["event"], "purchase");
+    assert_eq!(r["pixel_id"], "AC-991");
+    assert_eq!(r["page_url"], "https://shop.example/thanks");
+    assert!(
+        r["identifiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["type"] == "email" && i["form"] == "sha256"),
+        "{r:#}"
+    );
+
+    // A broken catalog is a usage error naming the file and line.
+    let out = crate::util::pixelscope()
+        .args([
+            "scan",
+            "--decoders",
+            "samples/decoders/user/broken.toml",
+            &har,
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("broken.toml:"), "{stderr}");
+}

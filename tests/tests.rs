@@ -11,4 +11,16 @@
 
 mod util;
 
+mod accuracy;
+mod analysis;
+mod bad_input;
+mod corpus;
+mod differential;
+mod evidence;
+mod exhibit;
+mod matrix;
+mod scale;
+mod scan_capture;
+mod scan_h3;
 mod scan_har;
+mod tui;
