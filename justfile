@@ -21,9 +21,13 @@ lint:
 ci:
     bash .ci/run
 
-# Throughput and memory benchmarks (see docs/PERFORMANCE.md).
+# Throughput and memory against tshark, jq and TrackHAR (see docs/PERFORMANCE.md).
 bench:
-    cargo bench --workspace
+    bash benches/run.sh
+
+# The per-crate micro-benchmarks (HAR reader, capture reader).
+bench-crates:
+    cargo bench -p pixelscope-har -p pixelscope-capture
 
 # Review changed insta snapshots (needs cargo-insta).
 snap-review:
