@@ -728,7 +728,14 @@ impl<S: StreamSink> Ctx<'_, S> {
                         o
                     }
                     None => {
-                        self.handshake_failure(info, session, direction, frames, payload_len);
+                        self.handshake_failure(
+                            info,
+                            opened,
+                            session,
+                            direction,
+                            frames,
+                            payload_len,
+                        );
                         return;
                     }
                 }
@@ -739,6 +746,7 @@ impl<S: StreamSink> Ctx<'_, S> {
                 }
                 self.failed(
                     info,
+                    opened,
                     session,
                     direction,
                     frames,
@@ -1181,9 +1189,11 @@ impl<S: StreamSink> Ctx<'_, S> {
     }
 
     /// A TLS 1.3 handshake-phase record opened with neither key.
+    #[allow(clippy::too_many_arguments)]
     fn handshake_failure(
         &mut self,
         info: &ConnectionInfo,
+        opened: &mut bool,
         session: &mut Session,
         direction: Direction,
         frames: &[u64],
@@ -1207,6 +1217,7 @@ impl<S: StreamSink> Ctx<'_, S> {
         }
         self.failed(
             info,
+            opened,
             session,
             direction,
             frames,
@@ -1224,6 +1235,7 @@ impl<S: StreamSink> Ctx<'_, S> {
     fn failed(
         &mut self,
         info: &ConnectionInfo,
+        opened: &mut bool,
         session: &mut Session,
         direction: Direction,
         frames: &[u64],
@@ -1232,6 +1244,14 @@ impl<S: StreamSink> Ctx<'_, S> {
         error: OpenError,
     ) {
         let version = session.version;
+        // Before anything of the connection was decrypted its plaintext
+        // streams have not started (and the connection is not announced):
+        // a lost record then has only the diagnostic, and the first
+        // plaintext starts at offset 0, like a capture that began late.
+        // Advancing the offset without a gap left the layer above with a
+        // hole (found by the `tls` fuzz target).
+        // An empty record loses nothing (and an empty gap is no gap).
+        let lost_data = content_type == 23 && session.decrypted_any && len > 0;
         let flow = session.flow(direction);
         flow.consecutive_failures += 1;
         let give_up = flow.consecutive_failures >= MAX_CONSECUTIVE_FAILURES;
@@ -1239,7 +1259,6 @@ impl<S: StreamSink> Ctx<'_, S> {
             flow.stopped = true;
         }
         let start = flow.plain_offset;
-        let lost_data = content_type == 23;
         if lost_data {
             flow.plain_offset += len as u64;
         }
@@ -1276,8 +1295,9 @@ impl<S: StreamSink> Ctx<'_, S> {
             self.out
                 .diagnostic(Diagnostic::error("tls.decrypt-failed", message, origin));
         }
-        if session.decrypted_any && lost_data {
+        if lost_data {
             let frame = frames.first().copied().unwrap_or(0);
+            self.out.open_with(info, opened, session);
             self.out.flush();
             self.out
                 .inner

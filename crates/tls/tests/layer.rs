@@ -569,3 +569,77 @@ fn many_gaps_before_the_first_byte_all_reach_the_layer_above() {
     assert_eq!(to_server.gaps, vec![0..70]);
     assert_eq!(to_server.bytes, request);
 }
+
+/// Plays a `fuzz/` connection script (format in fuzz/src/script.rs: a
+/// flags byte, then `[op][len: u16 LE][data]` records; op bit 0 is the
+/// direction, bit 1 a gap) into `layer` as the capture reader would.
+fn play_script(bytes: &[u8], layer: &mut impl StreamSink) {
+    layer.connection_opened(&ConnectionInfo {
+        stream: 7,
+        client: "192.0.2.10:51000".parse().unwrap(),
+        server: "198.51.100.5:443".parse().unwrap(),
+        first_frame: 1,
+        first_time: Timestamp(0),
+        saw_syn: bytes[0] & 2 != 0,
+        tls: None,
+        alpn: None,
+        server_name: None,
+    });
+    let mut offsets = [0u64; 2];
+    let mut frame = 1;
+    let mut rest = &bytes[1..];
+    while rest.len() >= 3 {
+        let (op, len) = (rest[0], usize::from(u16::from_le_bytes([rest[1], rest[2]])));
+        rest = &rest[3..];
+        let direction = if op & 1 == 0 { ToServer } else { ToClient };
+        let i = usize::from(op & 1);
+        frame += 1;
+        if op & 2 != 0 {
+            layer.gap(7, direction, offsets[i]..offsets[i] + len as u64, frame);
+            offsets[i] += len as u64;
+            continue;
+        }
+        let data = &rest[..len.min(rest.len())];
+        rest = &rest[data.len()..];
+        layer.data(Chunk {
+            stream: 7,
+            direction,
+            offset: offsets[i],
+            data,
+            frames: &[frame],
+            time: Timestamp(frame as i64),
+        });
+        offsets[i] += data.len() as u64;
+    }
+    layer.connection_closed(7);
+}
+
+/// Found by the `tls` fuzz target, on lab TLS 1.3 connections whose
+/// server records the fuzzer damaged (inputs kept in samples/bad/fuzz/):
+/// - `tls-server-record-lost`: a record that failed to decrypt before
+///   anything else was decrypted still moved the plaintext offset, so the
+///   first plaintext arrived at offset 38 with no gap before it (or a gap
+///   reached the layer above before the connection was announced);
+/// - `tls-empty-record-lost`: an empty application-data record that failed
+///   to decrypt became an empty gap (8726..8726).
+#[test]
+fn records_that_fail_to_decrypt_leave_no_hole_and_no_empty_gap_above() {
+    use pixelscope_capture::testing::CollectingSink;
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples");
+    for (name, keys) in [
+        ("tls-server-record-lost", "h1tls"),
+        ("tls-empty-record-lost", "h2"),
+    ] {
+        let script = std::fs::read(format!("{root}/bad/fuzz/{name}.script")).unwrap();
+        let keys = std::fs::read(format!("{root}/lab/{keys}/sslkeys.log")).unwrap();
+        let (log, _) = KeyLog::parse(&keys);
+        let mut layer = TlsLayer::new(log, CollectingSink::default(), origin());
+        play_script(&script, &mut layer);
+        let sink = layer.into_inner();
+        assert_eq!(sink.contract_breaches, Vec::<String>::new(), "{name}");
+        assert!(
+            !sink.diagnostics_with("tls.decrypt-failed").is_empty(),
+            "{name}"
+        );
+    }
+}
