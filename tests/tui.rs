@@ -150,7 +150,15 @@ fn tui_loads_filters_exports_marked_events_and_quits() {
     tmux.keys(&["/"], false);
     tmux.keys(&["Pageview"], true);
     tmux.keys(&["Enter"], false);
-    let screen = tmux.wait_for("the Pageview filter", |s| s.contains("/Pageview"));
+    // The header shows the filter before the list below it is redrawn:
+    // wait for the whole screen to settle on the filtered rows.
+    let screen = tmux.wait_for("the Pageview filter", |s| {
+        s.contains("/Pageview")
+            && !event_rows(s).is_empty()
+            && event_rows(s)
+                .iter()
+                .all(|r| r.to_lowercase().contains("pageview"))
+    });
     let rows = event_rows(&screen);
     assert!(
         rows.iter()
