@@ -13,16 +13,14 @@
 use crate::frame::{
     Flags, FrameHeader, FrameType, HEADER_LEN, PREFACE, SETTINGS_HEADER_TABLE_SIZE, unpad,
 };
+use crate::hpack::{DEFAULT_TABLE_SIZE, HpackDecoder};
 use crate::message::{Assembly, Context, Emitted, Finished, Start, header, to_header};
-use loona_hpack::Decoder;
 use pixelscope_capture::{Chunk, Direction};
 use pixelscope_model::{Header, Severity, Timestamp};
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
 
 const VERSION: &str = "HTTP/2";
-/// The table size every HPACK decoder starts with (RFC 7541 §4.2).
-const DEFAULT_TABLE_SIZE: usize = 4096;
 
 #[derive(Debug)]
 struct Segment {
@@ -54,7 +52,7 @@ struct Side {
     position: u64,
     started: bool,
     segments: VecDeque<Segment>,
-    hpack: Decoder<'static>,
+    hpack: HpackDecoder,
     hpack_known: bool,
     block: Option<PendingBlock>,
     /// After a gap inside a frame's payload: skip to this offset.
@@ -78,8 +76,7 @@ impl std::fmt::Debug for Side {
 
 impl Side {
     fn new(direction: Direction, hpack_known: bool, table_cap: usize) -> Side {
-        let mut hpack = Decoder::new();
-        hpack.set_max_allowed_table_size(table_cap.max(DEFAULT_TABLE_SIZE));
+        let hpack = HpackDecoder::new(table_cap.max(DEFAULT_TABLE_SIZE));
         Side {
             direction,
             preface_pending: direction == Direction::ToServer,
@@ -126,7 +123,7 @@ impl Side {
             let mut fields = Vec::new();
             match self
                 .hpack
-                .decode_with_cb(block, |name, value| fields.push(to_header(&name, &value)))
+                .decode(block, |name, value| fields.push(to_header(name, value)))
             {
                 Ok(()) => return Some(fields),
                 Err(error) => {
@@ -140,12 +137,10 @@ impl Side {
         // the static table, to literals and to entries it added itself
         // decodes the same with a fresh table: the newest entries are the
         // block's own whatever came before.
-        let mut fresh = Decoder::new();
         let cap = ctx.limits.max_hpack_table_size.max(DEFAULT_TABLE_SIZE);
-        fresh.set_max_allowed_table_size(cap);
-        fresh.set_max_table_size(cap);
+        let mut fresh = HpackDecoder::with_table_size(cap);
         let mut fields = Vec::new();
-        match fresh.decode_with_cb(block, |name, value| fields.push(to_header(&name, &value))) {
+        match fresh.decode(block, |name, value| fields.push(to_header(name, value))) {
             Ok(()) => Some(fields),
             Err(_) => {
                 ctx.diagnostic(out, Severity::Warning, "hpack.state-unknown", format!("header block refers to HPACK state of the {} direction that was not captured; its fields are not shown", side_name(self.direction)), frames, Some(stream));

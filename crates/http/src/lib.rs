@@ -13,8 +13,8 @@
 //!   works;
 //! * HTTP/2: an `H2Connection` reads frames per direction (HEADERS +
 //!   CONTINUATION joined, DATA per stream, padding and priority removed),
-//!   decodes header blocks with one HPACK decoder per direction
-//!   (`loona-hpack`), and pairs each stream's request with its response;
+//!   decodes header blocks with one [`hpack::HpackDecoder`] per direction
+//!   (Huffman literals through a table-driven decoder), and pairs each stream's request with its response;
 //! * HTTP/3: the QUIC streams a layer below decrypted
 //!   (`StreamSink::quic_stream`) are read by an `H3Connection`: one request and its response per
 //!   client-initiated bidirectional stream, SETTINGS from the control
@@ -74,6 +74,8 @@ pub mod frame;
 mod h1;
 mod h2;
 mod h3;
+pub mod hpack;
+mod huffman;
 mod layer;
 mod message;
 mod qpack;

@@ -6,9 +6,9 @@
 //! that have not arrived yet (the encoder stream is another QUIC stream);
 //! [`QpackDecoder::decode`] then answers [`Decoded::Blocked`] and the
 //! caller retries once more of the encoder stream was read. String
-//! literals use the HPACK Huffman code, decoded with `loona-hpack`'s.
+//! literals use the HPACK Huffman code (the `huffman` module).
 
-use loona_hpack::huffman::HuffmanDecoder;
+use crate::huffman;
 use std::collections::VecDeque;
 
 /// The static table (RFC 9204 Appendix A).
@@ -158,7 +158,6 @@ pub(crate) struct QpackDecoder {
     inserted: u64,
     pending: Vec<u8>,
     broken: Option<String>,
-    huffman: HuffmanDecoder,
 }
 
 impl std::fmt::Debug for QpackDecoder {
@@ -215,7 +214,6 @@ impl QpackDecoder {
             inserted: 0,
             pending: Vec::new(),
             broken: None,
-            huffman: HuffmanDecoder::new(),
         }
     }
 
@@ -238,7 +236,7 @@ impl QpackDecoder {
     /// The string literal at `at` whose length has a `bits`-bit prefix
     /// (the Huffman flag is the bit above it).
     fn string(&mut self, buf: &[u8], at: &mut usize, bits: u32) -> Result<Vec<u8>, Problem> {
-        let huffman = buf.get(*at).ok_or(Problem::Incomplete)? & (1u8 << bits) != 0;
+        let huffman_coded = buf.get(*at).ok_or(Problem::Incomplete)? & (1u8 << bits) != 0;
         let len = int(buf, at, bits).ok_or(Problem::Incomplete)?;
         if len > MAX_STRING {
             return Err(Problem::Invalid(format!("a {len}-byte string literal")));
@@ -248,10 +246,11 @@ impl QpackDecoder {
             .get(*at..at.saturating_add(len))
             .ok_or(Problem::Incomplete)?;
         *at += len;
-        if huffman {
-            self.huffman
-                .decode(raw)
-                .map_err(|e| Problem::Invalid(format!("bad Huffman string ({e})")))
+        if huffman_coded {
+            let mut octets = Vec::new();
+            huffman::decode(raw, &mut octets)
+                .map_err(|e| Problem::Invalid(format!("bad Huffman string ({e})")))?;
+            Ok(octets)
         } else {
             Ok(raw.to_vec())
         }
