@@ -30,6 +30,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("tls", targets::tls),
     ("http1", targets::http1),
     ("h2", targets::h2),
+    ("hpack", targets::hpack),
     ("body", targets::body),
     ("decoders", targets::decoders),
     ("analyzer", targets::analyzer),

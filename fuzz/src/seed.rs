@@ -122,6 +122,48 @@ fn capture_scripts(bytes: &[u8]) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     (raw.scripts(), tls.into_inner().scripts())
 }
 
+/// Inputs of the `hpack` target from an HTTP/2 connection script: per
+/// direction, the header blocks of its HEADERS frames that are complete in
+/// one frame, in order (so the table evolves as it did on the wire).
+fn hpack_seeds(script_bytes: &[u8]) -> Vec<Vec<u8>> {
+    use pixelscope_http::frame::{FrameHeader, FrameType, Flags, HEADER_LEN, PREFACE, unpad};
+    let parsed = script::Script::parse(script_bytes);
+    let mut seeds = Vec::new();
+    for direction in [Direction::ToServer, Direction::ToClient] {
+        let mut stream = Vec::new();
+        for op in &parsed.ops {
+            if let Op::Data { direction: d, data, .. } = op {
+                if *d == direction {
+                    stream.extend_from_slice(data);
+                }
+            }
+        }
+        let mut rest = stream.strip_prefix(&PREFACE[..]).unwrap_or(&stream);
+        let mut seed = vec![0u8];
+        while let Some(header) = FrameHeader::parse(rest) {
+            let len = usize::try_from(header.length).unwrap_or(usize::MAX);
+            let Some(payload) = rest.get(HEADER_LEN..HEADER_LEN.saturating_add(len)) else {
+                break;
+            };
+            if header.kind == FrameType::HEADERS && header.flags.has(Flags::END_HEADERS) {
+                if let Some((_, block)) = unpad(&header, payload) {
+                    let block = block.get(..block.len().min(usize::from(u16::MAX))).unwrap_or(block);
+                    seed.extend_from_slice(&(block.len() as u16).to_le_bytes());
+                    seed.extend_from_slice(block);
+                }
+            }
+            rest = rest.get(HEADER_LEN + len..).unwrap_or_default();
+            if seed.len() > MAX_SEED {
+                break;
+            }
+        }
+        if seed.len() > 1 {
+            seeds.push(seed);
+        }
+    }
+    seeds
+}
+
 /// Packets of a little-endian or big-endian legacy pcap: (link type, packets).
 fn legacy_packets(bytes: &[u8]) -> Option<(u32, Vec<Vec<u8>>)> {
     let magic = bytes.get(..4)?;
@@ -258,6 +300,11 @@ pub fn write_all(samples: &Path, out: &Path) -> Vec<(&'static str, usize)> {
                     "http1"
                 };
                 w.put(target, &name, s);
+                if target == "h2" {
+                    for seed in hpack_seeds(s) {
+                        w.put("hpack", &name, &seed);
+                    }
+                }
             }
         } else if is_har(&bytes) {
             if bytes.len() <= MAX_SEED * 4 {

@@ -304,6 +304,43 @@ pub fn h2(data: &[u8]) {
     http(data);
 }
 
+/// The HPACK decoder alone. Byte 0 picks the decoder: bit 0 set, an empty
+/// 64 KiB table (as for a direction whose earlier state was lost); clear,
+/// the default 4096-byte table whose encoder may raise it to
+/// `4096 << (byte 0 >> 1 & 7)`. Then header blocks, each after its 2-byte
+/// little-endian length (the last one takes what remains), decoded in
+/// turn through the same table. After an error the table is replaced by a
+/// fresh one, as the HTTP/2 reader does.
+pub fn hpack(data: &[u8]) {
+    use pixelscope_http::hpack::HpackDecoder;
+    let [mode, blocks @ ..] = data else {
+        return;
+    };
+    let fresh = || {
+        if mode & 1 == 1 {
+            HpackDecoder::with_table_size(1 << 16)
+        } else {
+            HpackDecoder::new(4096 << ((mode >> 1) & 7))
+        }
+    };
+    let mut decoder = fresh();
+    let mut rest = blocks;
+    while !rest.is_empty() {
+        let (block, tail) = match rest {
+            [lo, hi, tail @ ..] => {
+                let len = usize::from(u16::from_le_bytes([*lo, *hi])).min(tail.len());
+                tail.split_at(len)
+            }
+            _ => (rest, &[][..]),
+        };
+        let result = decoder.decode(block, |_, _| {});
+        if result.is_err() {
+            decoder = fresh();
+        }
+        rest = tail;
+    }
+}
+
 const CODINGS: &[&str] = &[
     "gzip", "deflate", "br", "zstd", "identity", "x-gzip", "GZIP", "compress", "", "Br ",
 ];
