@@ -24,9 +24,11 @@
 //!   HTTP/2 with `http_version` `HTTP/3`, the QUIC stream id in
 //!   `origin.quic_stream` and no TCP `stream`.
 //!
-//! Bodies are undone from their `Content-Encoding` by the public [`content`]
-//! module (gzip, deflate, br, zstd, stacked), every step bounded by
-//! [`HttpLimits`]. Each [`pixelscope_model::Exchange`] carries an origin with
+//! Request bodies are undone from their `Content-Encoding` by the public
+//! [`content`] module (gzip, deflate, br, zstd, stacked), every step bounded
+//! by [`HttpLimits`]. Response bodies are not: nothing downstream reads them,
+//! so a content-coded one keeps its bytes as sent (capped), marked
+//! `Undecoded` ("response bodies are not content-decoded"). Each [`pixelscope_model::Exchange`] carries an origin with
 //! the frames that made up its request and response, the TCP and HTTP/2
 //! stream ids and the TLS version, so a finding can be traced to its bytes.
 //!

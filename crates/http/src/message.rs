@@ -135,17 +135,28 @@ impl Context {
         format!("{scheme}://{authority}{target}")
     }
 
-    /// Turns the bytes collected for a body into a model body: undoes the
-    /// codings, applies the caps, reports what happened.
+    /// Turns the bytes collected for `message`'s body into a model body:
+    /// undoes the codings, applies the caps, reports what happened.
+    ///
+    /// Response bodies are not content-decoded: nothing downstream reads
+    /// them (trackers are found and decoded from requests), and inflating
+    /// them was a tenth of an HTTP/1 run. A response that declares a coding
+    /// keeps its bytes as recorded (de-chunked, capped at
+    /// `max_body_encoded`) with [`BodyState::Undecoded`] and
+    /// [`RESPONSE_NOT_DECODED`] as the reason; it gets no
+    /// `body.decode-failed` and no decoded-size `body.too-large`
+    /// diagnostic. A response without codings is kept as before.
     pub fn finish_body(
         &self,
         out: &mut Vec<Emitted>,
         collected: BodyBuffer,
-        headers: &[Header],
-        damage: Option<&str>,
+        message: &Assembly,
         frames: &[u64],
         h2_stream: Option<u32>,
     ) -> Option<Body> {
+        let headers = message.headers.as_slice();
+        let damage = message.damage.as_deref();
+        let content_decode = !matches!(message.start, Start::Response { .. });
         let BodyBuffer {
             data,
             seen,
@@ -165,6 +176,31 @@ impl Context {
                 .filter(|t| !t.eq_ignore_ascii_case("chunked")),
         );
         let max = self.limits.max_body_decoded;
+        if !content_decode
+            && codings
+                .iter()
+                .any(|t| content::Coding::parse(t) != content::Coding::Identity)
+        {
+            let state = if let Some(reason) = damage {
+                BodyState::Damaged {
+                    reason: reason.to_owned(),
+                }
+            } else {
+                if overflow {
+                    self.wire_cap_reached(out, seen, frames, h2_stream);
+                }
+                BodyState::Undecoded {
+                    reason: RESPONSE_NOT_DECODED.to_owned(),
+                }
+            };
+            return Some(Body {
+                data,
+                mime_type: header(headers, "content-type").map(str::to_owned),
+                content_encoding,
+                state,
+                source: BodySource::Wire,
+            });
+        }
         let decoded = if overflow || damage.is_some() {
             content::decode_body_prefix(data, &codings, max)
         } else {
@@ -175,16 +211,9 @@ impl Context {
                 reason: reason.to_owned(),
             }
         } else if overflow {
-            let limit = u64::try_from(self.limits.max_body_encoded).unwrap_or(u64::MAX);
-            self.diagnostic(
-                out,
-                Severity::Warning,
-                content::TOO_LARGE,
-                format!("body of {seen} bytes on the wire cut at the {limit}-byte cap"),
-                frames,
-                h2_stream,
-            );
-            BodyState::Truncated { limit }
+            BodyState::Truncated {
+                limit: self.wire_cap_reached(out, seen, frames, h2_stream),
+            }
         } else {
             match &decoded.state {
                 BodyState::Truncated { limit } => self.diagnostic(
@@ -215,7 +244,30 @@ impl Context {
             source: BodySource::Wire,
         })
     }
+
+    /// Reports a body cut at `max_body_encoded`; returns that cap.
+    fn wire_cap_reached(
+        &self,
+        out: &mut Vec<Emitted>,
+        seen: u64,
+        frames: &[u64],
+        h2_stream: Option<u32>,
+    ) -> u64 {
+        let limit = u64::try_from(self.limits.max_body_encoded).unwrap_or(u64::MAX);
+        self.diagnostic(
+            out,
+            Severity::Warning,
+            content::TOO_LARGE,
+            format!("body of {seen} bytes on the wire cut at the {limit}-byte cap"),
+            frames,
+            h2_stream,
+        );
+        limit
+    }
 }
+
+/// The [`BodyState::Undecoded`] reason of a content-coded response body.
+pub(crate) const RESPONSE_NOT_DECODED: &str = "response bodies are not content-decoded";
 
 /// The first line of a message (HTTP/2: its pseudo-headers).
 #[derive(Clone, Debug, PartialEq)]
@@ -297,18 +349,17 @@ impl Assembly {
         self.body.frozen = true;
     }
 
-    pub fn finish(self, ctx: &Context, out: &mut Vec<Emitted>, h2_stream: Option<u32>) -> Finished {
-        let mut frames = self.frames;
+    pub fn finish(
+        mut self,
+        ctx: &Context,
+        out: &mut Vec<Emitted>,
+        h2_stream: Option<u32>,
+    ) -> Finished {
+        let mut frames = std::mem::take(&mut self.frames);
         frames.sort_unstable();
         frames.dedup();
-        let body = ctx.finish_body(
-            out,
-            self.body,
-            &self.headers,
-            self.damage.as_deref(),
-            &frames,
-            h2_stream,
-        );
+        let collected = std::mem::take(&mut self.body);
+        let body = ctx.finish_body(out, collected, &self, &frames, h2_stream);
         Finished {
             start: self.start,
             headers: self.headers,
