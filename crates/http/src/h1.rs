@@ -655,9 +655,12 @@ impl Http1Parser {
             *at = at.saturating_add(blank);
             return Step::Continue;
         }
-        let parsed = match parse_head(self.direction, rest, SMALL_HEADERS) {
+        // Most heads fit the small field array, which lives on the stack.
+        let mut small = [httparse::EMPTY_HEADER; SMALL_HEADERS];
+        let parsed = match parse_head(self.direction, rest, &mut small) {
             Err(httparse::Error::TooManyHeaders) if limits.max_headers > SMALL_HEADERS => {
-                parse_head(self.direction, rest, limits.max_headers)
+                let mut large = vec![httparse::EMPTY_HEADER; limits.max_headers];
+                parse_head(self.direction, rest, &mut large)
             }
             other => other,
         };
@@ -845,10 +848,11 @@ impl Http1Parser {
 
 type ParsedHead = Option<(usize, Start, Vec<Header>)>;
 
-fn parse_head(
+/// Parses a head with room for `fields.len()` header fields.
+fn parse_head<'b>(
     direction: Direction,
-    input: &[u8],
-    capacity: usize,
+    input: &'b [u8],
+    fields: &mut [httparse::Header<'b>],
 ) -> Result<ParsedHead, httparse::Error> {
     let mut config = httparse::ParserConfig::default();
     config
@@ -858,10 +862,9 @@ fn parse_head(
         .allow_multiple_spaces_in_response_status_delimiters(true)
         .ignore_invalid_headers_in_responses(true)
         .ignore_invalid_headers_in_requests(true);
-    let mut fields = vec![httparse::EMPTY_HEADER; capacity];
     match direction {
         Direction::ToServer => {
-            let mut request = httparse::Request::new(&mut fields);
+            let mut request = httparse::Request::new(fields);
             match config.parse_request(&mut request, input)? {
                 httparse::Status::Complete(length) => {
                     let start = Start::Request {
@@ -880,7 +883,7 @@ fn parse_head(
             }
         }
         Direction::ToClient => {
-            let mut response = httparse::Response::new(&mut fields);
+            let mut response = httparse::Response::new(fields);
             match config.parse_response(&mut response, input)? {
                 httparse::Status::Complete(length) => {
                     let start = Start::Response {

@@ -457,8 +457,18 @@ pub(crate) fn parse_cookies(headers: &[Header]) -> Vec<Cookie> {
 
 pub(crate) fn to_header(name: &[u8], value: &[u8]) -> Header {
     Header {
-        name: String::from_utf8_lossy(name).into_owned(),
-        value: String::from_utf8_lossy(value).into_owned(),
+        name: lossy_string(name),
+        value: lossy_string(value),
+    }
+}
+
+/// `String::from_utf8_lossy(bytes).into_owned()`, with the common valid
+/// case taking the faster validation of `str::from_utf8` (headers are
+/// read for every message).
+fn lossy_string(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
 }
 
@@ -471,6 +481,14 @@ mod tests {
             name: name.into(),
             value: value.into(),
         }
+    }
+
+    #[test]
+    fn header_bytes_that_are_not_utf8_are_kept_lossily() {
+        let header = to_header(b"x-caf\xe9", b"ok \xff\xfe end");
+        assert_eq!(header.name, "x-caf\u{fffd}");
+        assert_eq!(header.value, "ok \u{fffd}\u{fffd} end");
+        assert_eq!(to_header(b"host", b"example.com").value, "example.com");
     }
 
     #[test]
