@@ -719,13 +719,13 @@ impl Decoder for CatalogDecoder {
             .endpoints
             .iter()
             .enumerate()
-            .find(|(_, e)| e.matches(&target.host, &target.path))
+            .find(|(_, e)| e.matches(&target.host, target.path))
         else {
             return; // the registry only hands us exchanges an endpoint claimed
         };
         let labeller = |location: Location, path: &str| self.labels.label(location, path);
         let mut fields = Fields::new(&labeller);
-        let captures = endpoint.path.captures(&target.path);
+        let captures = endpoint.path.captures(target.path);
         if endpoint.kind == Kind::Library {
             let event = library_record(self, exchange, Detection::Endpoint, fields, &captures);
             sink.event(self.summarise(event));
@@ -735,7 +735,7 @@ impl Decoder for CatalogDecoder {
             fields.push(Location::Path, name, value);
         }
         if self.payload.matrix {
-            fields.push_params(Location::Path, &matrix::parse(&target.path));
+            fields.push_params(Location::Path, &matrix::parse(target.path));
         }
         let params = target.params();
         if let Some(note) = record::html_escaped_keys(self, exchange, &params) {

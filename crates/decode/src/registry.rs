@@ -204,7 +204,7 @@ impl Registry {
                 continue;
             }
             if let Some((decoder, endpoint)) = self.endpoint(route)
-                && endpoint.path.matches(&target.path)
+                && endpoint.path.matches(target.path)
             {
                 seen.push(route.decoder);
                 claims.push(Claim {

@@ -9,8 +9,9 @@
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UrlParts<'a> {
     pub scheme: Option<&'a str>,
-    /// Lower-case, without user info and port; `None` for a relative URL.
-    pub host: Option<String>,
+    /// The authority as on the wire (`user@Host:443`); `None` for a
+    /// relative URL. [`UrlParts::host`] gives the host for matching.
+    pub authority: Option<&'a str>,
     /// The path as on the wire (`/` when empty).
     pub path: &'a str,
     /// The text after `?`, without the fragment.
@@ -45,13 +46,23 @@ pub fn split(url: &str) -> UrlParts<'_> {
         Some((p, q)) => (p, Some(q)),
         None => (path_and_query, None),
     };
-    let host = authority.map(host_of_authority).filter(|h| !h.is_empty());
     UrlParts {
         scheme,
-        host,
+        authority,
         path: if path.is_empty() { "/" } else { path },
         query,
         fragment,
+    }
+}
+
+impl UrlParts<'_> {
+    /// The host: lower-case, without user info, port and trailing dot;
+    /// `None` for a relative URL or an empty host. Computed on demand (it
+    /// allocates), as most callers only need the path and query.
+    pub fn host(&self) -> Option<String> {
+        self.authority
+            .map(host_of_authority)
+            .filter(|h| !h.is_empty())
     }
 }
 
@@ -84,14 +95,14 @@ mod tests {
     #[test]
     fn splits_absolute_and_relative_urls() {
         let parts = split("https://User@WWW.Facebook.com:443/tr/?id=1&ev=PageView#x");
-        assert_eq!(parts.host.as_deref(), Some("www.facebook.com"));
+        assert_eq!(parts.host().as_deref(), Some("www.facebook.com"));
         assert_eq!(
             (parts.path, parts.query, parts.fragment),
             ("/tr/", Some("id=1&ev=PageView"), Some("x"))
         );
         let relative = split("/g/collect?v=2");
         assert_eq!(
-            (relative.host, relative.path, relative.query),
+            (relative.host(), relative.path, relative.query),
             (None, "/g/collect", Some("v=2"))
         );
         assert_eq!(split("https://a.test?x=1").path, "/");
