@@ -659,25 +659,29 @@ impl CatalogDecoder {
         readable
     }
 
+    /// The summary keys from the table order; the values `build_event`
+    /// found stay where the table names none.
     fn summarise(&self, mut event: Event) -> Event {
         let fields = &event.fields;
-        let pick = |wanted: &str, fallback: Option<String>| {
-            self.labels.summary(fields, wanted).or(fallback)
-        };
-        let summary = (
-            pick(property::EVENT_NAME, event.event.clone()),
-            pick(property::PIXEL_ID, event.pixel_id.clone()),
-            pick(property::PAGE_URL, event.page_url.clone()),
-            pick(property::REFERRER, event.referrer.clone()),
-            pick(property::PAGE_TITLE, event.page_title.clone()),
+        let pick = |wanted: &str| self.labels.summary(fields, wanted);
+        let (event_name, pixel_id, page_url, referrer, page_title) = (
+            pick(property::EVENT_NAME),
+            pick(property::PIXEL_ID),
+            pick(property::PAGE_URL),
+            pick(property::REFERRER),
+            pick(property::PAGE_TITLE),
         );
-        (
-            event.event,
-            event.pixel_id,
-            event.page_url,
-            event.referrer,
-            event.page_title,
-        ) = summary;
+        for (slot, found) in [
+            (&mut event.event, event_name),
+            (&mut event.pixel_id, pixel_id),
+            (&mut event.page_url, page_url),
+            (&mut event.referrer, referrer),
+            (&mut event.page_title, page_title),
+        ] {
+            if found.is_some() {
+                *slot = found;
+            }
+        }
         event
     }
 }
@@ -745,11 +749,7 @@ impl Decoder for CatalogDecoder {
         let readable = self.push_body(exchange, &mut fields, sink);
         if !self.labels.splits.is_empty() {
             let mut expanded = fields.sibling();
-            for field in fields.as_slice() {
-                expanded.extend_from(std::slice::from_ref(field));
-                let Some(location) = location_of(&field.location) else {
-                    continue;
-                };
+            for field in fields.into_vec() {
                 let rule = self.labels.splits.iter().find(|(key, is_prefix, _, _)| {
                     if *is_prefix {
                         field.path.starts_with(key.as_str())
@@ -757,9 +757,13 @@ impl Decoder for CatalogDecoder {
                         field.path == *key
                     }
                 });
-                let Some((_, _, items, pair)) = rule else {
+                let split = location_of(&field.location).zip(rule);
+                let Some((location, (_, _, items, pair))) = split else {
+                    expanded.push_field(field);
                     continue;
                 };
+                // The field itself comes first, then its items.
+                expanded.push_field(field.clone());
                 for item in field.value.split(items.as_str()).filter(|i| !i.is_empty()) {
                     let (key, value) = item.split_once(pair.as_str()).unwrap_or((item, ""));
                     // Items are percent-encoded like query values (Criteo's

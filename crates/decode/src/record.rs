@@ -159,6 +159,10 @@ const REPORTED_HEADERS: &[(&str, Option<&str>)] = &[
     ("user-agent", Some(property::USER_AGENT)),
 ];
 
+/// Client hint headers (`sec-ch-ua`, `sec-ch-ua-platform`, …) are
+/// reported without a property.
+const CLIENT_HINT_PREFIX: &str = "sec-ch-ua";
+
 /// Fields of one record, in wire order, each labelled by the decoder's
 /// property function as it is pushed.
 #[derive(Clone)]
@@ -222,20 +226,28 @@ impl<'a> Fields<'a> {
 
     /// Pushes a JSON document (or sub-document) flattened under `prefix`.
     pub fn push_json(&mut self, location: Location, value: &Value, prefix: &str) {
-        for leaf in json::flatten(value, prefix) {
-            self.push(location, &leaf.path, &leaf.value);
-        }
+        json::for_each_leaf(value, prefix, &mut |path, scalar| {
+            self.push(location, path, &json::scalar_str(scalar));
+        });
     }
 
     /// Pushes the request headers worth reporting and every cookie.
     pub fn push_request_context(&mut self, request: &Request) {
         for header in &request.headers {
-            let name = header.name.to_ascii_lowercase();
+            // Compared without case first: only the few reported headers
+            // pay for a lower-cased copy of their name.
             let reported = REPORTED_HEADERS
                 .iter()
-                .find(|(n, _)| *n == name)
+                .find(|(n, _)| header.name.eq_ignore_ascii_case(n))
                 .map(|(_, label)| *label);
-            let client_hint = name.starts_with("sec-ch-ua");
+            let client_hint = header
+                .name
+                .get(..CLIENT_HINT_PREFIX.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(CLIENT_HINT_PREFIX));
+            if reported.is_none() && !client_hint {
+                continue;
+            }
+            let name = header.name.to_ascii_lowercase();
             if let Some(label) = reported {
                 self.push_labelled(Location::Header, &name, &header.value, label);
                 if label == Some(property::PAGE_URL) {
@@ -266,10 +278,10 @@ impl<'a> Fields<'a> {
         if empty {
             return;
         }
-        for leaf in json::flatten(&parsed, path) {
-            let label = (self.property)(location, &leaf.path);
-            self.push_labelled(location, &leaf.path, &leaf.value, label);
-        }
+        json::for_each_leaf(&parsed, path, &mut |leaf_path, scalar| {
+            let label = (self.property)(location, leaf_path);
+            self.push_labelled(location, leaf_path, &json::scalar_str(scalar), label);
+        });
     }
 
     fn push_nested_url(&mut self, location: Location, path: &str, value: &str) {
@@ -286,7 +298,12 @@ impl<'a> Fields<'a> {
             } else {
                 (self.property)(location, &nested_path)
             };
-            self.push_labelled(location, &nested_path, &param.value, label);
+            self.list.push(Field {
+                path: nested_path,
+                location: location.as_str().to_owned(),
+                value: param.value.into_owned(),
+                property: label.map(str::to_owned),
+            });
         }
     }
 
@@ -314,6 +331,16 @@ impl<'a> Fields<'a> {
     /// Appends copies of `fields`.
     pub fn extend_from(&mut self, fields: &[Field]) {
         self.list.extend_from_slice(fields);
+    }
+
+    /// Appends `fields`, moving them (no copy of their texts).
+    pub fn append(&mut self, fields: Vec<Field>) {
+        self.list.extend(fields);
+    }
+
+    /// Appends one field as it is (no labelling, no derived fields).
+    pub fn push_field(&mut self, field: Field) {
+        self.list.push(field);
     }
 }
 

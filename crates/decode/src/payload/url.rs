@@ -68,8 +68,12 @@ impl UrlParts<'_> {
 
 /// Whether a value looks like an absolute http(s) URL worth splitting.
 pub fn is_absolute_http(text: &str) -> bool {
-    let lower = text.get(..8).unwrap_or(text).to_ascii_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://")
+    let starts_with = |scheme: &[u8]| {
+        text.as_bytes()
+            .get(..scheme.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(scheme))
+    };
+    starts_with(b"http://") || starts_with(b"https://")
 }
 
 fn host_of_authority(authority: &str) -> String {
@@ -112,5 +116,8 @@ mod tests {
     fn recognises_nested_urls() {
         assert!(is_absolute_http("https://shop.test/?q=x"));
         assert!(!is_absolute_http("fb.1.2.3"));
+        assert!(is_absolute_http("HTTP://x"));
+        assert!(is_absolute_http("http://\u{e9}"));
+        assert!(!is_absolute_http("http:/"));
     }
 }
