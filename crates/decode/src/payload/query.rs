@@ -55,39 +55,60 @@ pub fn parse(input: &str) -> Vec<Param<'_>> {
 /// Parses form-encoded bytes; bytes that are not UTF-8 are kept in the
 /// parameter's raw text.
 pub fn parse_bytes(input: &[u8]) -> Vec<Param<'_>> {
-    input
+    // One allocation for the list: at most one parameter per `&`, plus one.
+    let mut params = Vec::with_capacity(memchr::memchr_iter(b'&', input).count().saturating_add(1));
+    for token in input
         .split(|b| *b == b'&')
         .filter(|token| !token.is_empty())
-        .map(|token| {
-            let (raw_key, raw_value) = match memchr::memchr(b'=', token) {
-                Some(at) => (token.get(..at).unwrap_or_default(), token.get(at + 1..)),
-                None => (token, None),
-            };
-            let (key, key_utf8) = decode_component(raw_key);
-            let (value, value_utf8) = raw_value
-                .map(decode_component)
-                .unwrap_or((Cow::Borrowed(""), true));
-            let (key, amp_prefix) = match key.strip_prefix("amp;") {
-                Some(rest) => (Cow::Owned(rest.to_owned()), true),
-                None => (key, false),
-            };
-            Param {
-                key,
-                value,
-                raw_key: String::from_utf8_lossy(raw_key),
-                raw_value: raw_value.map(String::from_utf8_lossy),
-                utf8: key_utf8 && value_utf8,
-                amp_prefix,
-            }
-        })
-        .collect()
+    {
+        let (raw_key, raw_value) = match memchr::memchr(b'=', token) {
+            Some(at) => (token.get(..at).unwrap_or_default(), token.get(at + 1..)),
+            None => (token, None),
+        };
+        let (raw_key, key, key_utf8) = component(raw_key);
+        let (raw_value, value, value_utf8) = match raw_value.map(component) {
+            Some((raw, value, utf8)) => (Some(raw), value, utf8),
+            None => (None, Cow::Borrowed(""), true),
+        };
+        let (key, amp_prefix) = match key.strip_prefix("amp;") {
+            Some(rest) => (Cow::Owned(rest.to_owned()), true),
+            None => (key, false),
+        };
+        params.push(Param {
+            key,
+            value,
+            raw_key,
+            raw_value,
+            utf8: key_utf8 && value_utf8,
+            amp_prefix,
+        });
+    }
+    params
+}
+
+/// One component's wire text, its decoded text and whether that is UTF-8.
+/// A UTF-8 component with nothing to decode is validated once and both
+/// texts borrow it.
+fn component(raw: &[u8]) -> (Cow<'_, str>, Cow<'_, str>, bool) {
+    let wire = String::from_utf8_lossy(raw);
+    if let Cow::Borrowed(text) = wire
+        && !needs_decoding(raw)
+    {
+        return (Cow::Borrowed(text), Cow::Borrowed(text), true);
+    }
+    let (decoded, utf8) = decode_component(raw);
+    (wire, decoded, utf8)
+}
+
+fn needs_decoding(raw: &[u8]) -> bool {
+    memchr::memchr2(b'%', b'+', raw).is_some()
 }
 
 /// Percent-decodes one query/form component with `+` as space. Returns the
 /// text and whether it was UTF-8; if not, the raw text is returned instead.
 /// Borrows the input when there is nothing to decode.
 pub fn decode_component(raw: &[u8]) -> (Cow<'_, str>, bool) {
-    if memchr::memchr2(b'%', b'+', raw).is_none() {
+    if !needs_decoding(raw) {
         // Nothing to decode: the text is the raw bytes, and if they are not
         // UTF-8 the (lossy) raw text is what the slow path returns too.
         return match std::str::from_utf8(raw) {

@@ -21,29 +21,36 @@ pub struct UrlParts<'a> {
 
 /// Splits an absolute (`https://h/p?q`) or origin-relative (`/p?q`) URL.
 pub fn split(url: &str) -> UrlParts<'_> {
-    let (without_fragment, fragment) = match url.split_once('#') {
-        Some((a, b)) => (a, Some(b)),
+    // Byte searches for ASCII delimiters (every exchange's URL is split,
+    // some are kilobytes long): positions are always char boundaries.
+    let (without_fragment, fragment) = match memchr::memchr(b'#', url.as_bytes()) {
+        Some(at) => (url.get(..at).unwrap_or(url), url.get(at + 1..)),
         None => (url, None),
     };
-    let (scheme, rest, has_authority) = match without_fragment.split_once("://") {
-        Some((scheme, rest))
-            if !scheme.is_empty()
-                && scheme
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) =>
-        {
-            (Some(scheme), rest, true)
-        }
+    // A scheme is the run of scheme characters at the start, followed by
+    // `://` (the first `://` can only be there when the scheme is valid).
+    let scheme_end = without_fragment
+        .bytes()
+        .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')))
+        .unwrap_or(without_fragment.len());
+    let after_scheme = without_fragment
+        .get(scheme_end..)
+        .and_then(|rest| rest.strip_prefix("://"));
+    let (scheme, rest, has_authority) = match (without_fragment.get(..scheme_end), after_scheme) {
+        (Some(scheme), Some(rest)) if !scheme.is_empty() => (Some(scheme), rest, true),
         _ => (None, without_fragment, false),
     };
     let (authority, path_and_query) = if has_authority {
-        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let end = memchr::memchr2(b'/', b'?', rest.as_bytes()).unwrap_or(rest.len());
         (rest.get(..end), rest.get(end..).unwrap_or_default())
     } else {
         (None, rest)
     };
-    let (path, query) = match path_and_query.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
+    let (path, query) = match memchr::memchr(b'?', path_and_query.as_bytes()) {
+        Some(at) => (
+            path_and_query.get(..at).unwrap_or(path_and_query),
+            path_and_query.get(at + 1..),
+        ),
         None => (path_and_query, None),
     };
     UrlParts {
@@ -110,6 +117,26 @@ mod tests {
             (None, "/g/collect", Some("v=2"))
         );
         assert_eq!(split("https://a.test?x=1").path, "/");
+    }
+
+    #[test]
+    fn schemes_need_scheme_characters_before_the_first_separator() {
+        let parts = split("web+x-1.a://H/p?q#f");
+        assert_eq!(
+            (parts.scheme, parts.authority, parts.path, parts.query),
+            (Some("web+x-1.a"), Some("H"), "/p", Some("q"))
+        );
+        for relative in ["://h/p", "a b://h/p", "/r?u=https://x.test/", "a:b://c"] {
+            let parts = split(relative);
+            assert_eq!((parts.scheme, parts.authority), (None, None), "{relative}");
+        }
+        let query_only = split("/x?u=https://x.test/?a#b?c");
+        assert_eq!(
+            (query_only.path, query_only.query, query_only.fragment),
+            ("/x", Some("u=https://x.test/?a"), Some("b?c"))
+        );
+        assert_eq!(split("https://h").path, "/");
+        assert_eq!(split("https://h#x/y").authority, Some("h"));
     }
 
     #[test]
