@@ -42,6 +42,7 @@
 //! first problem found, before anything is added to a registry.
 
 use crate::decoder::{Decoder, Endpoint, HostPattern, PathPattern, Source};
+use crate::keymap::KeyMap;
 use crate::payload::body::{self, BodyShape};
 use crate::payload::encoding::bytes_to_text;
 use crate::payload::{matrix, query};
@@ -51,7 +52,6 @@ use indexmap::IndexMap;
 use pixelscope_model::{Detection, Diagnostic, Event, EventSink, Exchange, Field, Kind};
 use serde::Deserialize;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 use toml::Spanned;
 
@@ -158,11 +158,11 @@ struct PayloadSet {
 /// The labelling tables of one tracker, built once at load time.
 #[derive(Clone, Debug, Default)]
 struct Labels {
-    exact: HashMap<String, &'static str>,
+    exact: KeyMap<&'static str>,
     prefixes: Vec<(String, &'static str)>,
-    cookies: HashMap<String, &'static str>,
+    cookies: KeyMap<&'static str>,
     cookie_prefixes: Vec<(String, &'static str)>,
-    headers: HashMap<String, &'static str>,
+    headers: KeyMap<&'static str>,
     /// `(key, is_prefix, property)` in table order: the summary priority.
     priority: Vec<(String, bool, &'static str)>,
     /// `(key, is_prefix, item separator, key/value separator)`.

@@ -219,6 +219,7 @@ impl<'a> Fields<'a> {
 
     /// Pushes query or form parameters in order.
     pub fn push_params(&mut self, location: Location, params: &[query::Param]) {
+        self.list.reserve(params.len());
         for param in params {
             self.push(location, &param.key, &param.value);
         }
