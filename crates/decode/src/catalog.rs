@@ -42,6 +42,7 @@
 //! first problem found, before anything is added to a registry.
 
 use crate::decoder::{Decoder, Endpoint, HostPattern, PathPattern, Source};
+use crate::keymap::KeyMap;
 use crate::payload::body::{self, BodyShape};
 use crate::payload::encoding::bytes_to_text;
 use crate::payload::{matrix, query};
@@ -51,7 +52,6 @@ use indexmap::IndexMap;
 use pixelscope_model::{Detection, Diagnostic, Event, EventSink, Exchange, Field, Kind};
 use serde::Deserialize;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 use toml::Spanned;
 
@@ -158,11 +158,11 @@ struct PayloadSet {
 /// The labelling tables of one tracker, built once at load time.
 #[derive(Clone, Debug, Default)]
 struct Labels {
-    exact: HashMap<String, &'static str>,
+    exact: KeyMap<&'static str>,
     prefixes: Vec<(String, &'static str)>,
-    cookies: HashMap<String, &'static str>,
+    cookies: KeyMap<&'static str>,
     cookie_prefixes: Vec<(String, &'static str)>,
-    headers: HashMap<String, &'static str>,
+    headers: KeyMap<&'static str>,
     /// `(key, is_prefix, property)` in table order: the summary priority.
     priority: Vec<(String, bool, &'static str)>,
     /// `(key, is_prefix, item separator, key/value separator)`.
@@ -659,25 +659,29 @@ impl CatalogDecoder {
         readable
     }
 
+    /// The summary keys from the table order; the values `build_event`
+    /// found stay where the table names none.
     fn summarise(&self, mut event: Event) -> Event {
         let fields = &event.fields;
-        let pick = |wanted: &str, fallback: Option<String>| {
-            self.labels.summary(fields, wanted).or(fallback)
-        };
-        let summary = (
-            pick(property::EVENT_NAME, event.event.clone()),
-            pick(property::PIXEL_ID, event.pixel_id.clone()),
-            pick(property::PAGE_URL, event.page_url.clone()),
-            pick(property::REFERRER, event.referrer.clone()),
-            pick(property::PAGE_TITLE, event.page_title.clone()),
+        let pick = |wanted: &str| self.labels.summary(fields, wanted);
+        let (event_name, pixel_id, page_url, referrer, page_title) = (
+            pick(property::EVENT_NAME),
+            pick(property::PIXEL_ID),
+            pick(property::PAGE_URL),
+            pick(property::REFERRER),
+            pick(property::PAGE_TITLE),
         );
-        (
-            event.event,
-            event.pixel_id,
-            event.page_url,
-            event.referrer,
-            event.page_title,
-        ) = summary;
+        for (slot, found) in [
+            (&mut event.event, event_name),
+            (&mut event.pixel_id, pixel_id),
+            (&mut event.page_url, page_url),
+            (&mut event.referrer, referrer),
+            (&mut event.page_title, page_title),
+        ] {
+            if found.is_some() {
+                *slot = found;
+            }
+        }
         event
     }
 }
@@ -719,13 +723,13 @@ impl Decoder for CatalogDecoder {
             .endpoints
             .iter()
             .enumerate()
-            .find(|(_, e)| e.matches(&target.host, &target.path))
+            .find(|(_, e)| e.matches(&target.host, target.path))
         else {
             return; // the registry only hands us exchanges an endpoint claimed
         };
         let labeller = |location: Location, path: &str| self.labels.label(location, path);
         let mut fields = Fields::new(&labeller);
-        let captures = endpoint.path.captures(&target.path);
+        let captures = endpoint.path.captures(target.path);
         if endpoint.kind == Kind::Library {
             let event = library_record(self, exchange, Detection::Endpoint, fields, &captures);
             sink.event(self.summarise(event));
@@ -735,7 +739,7 @@ impl Decoder for CatalogDecoder {
             fields.push(Location::Path, name, value);
         }
         if self.payload.matrix {
-            fields.push_params(Location::Path, &matrix::parse(&target.path));
+            fields.push_params(Location::Path, &matrix::parse(target.path));
         }
         let params = target.params();
         if let Some(note) = record::html_escaped_keys(self, exchange, &params) {
@@ -745,11 +749,7 @@ impl Decoder for CatalogDecoder {
         let readable = self.push_body(exchange, &mut fields, sink);
         if !self.labels.splits.is_empty() {
             let mut expanded = fields.sibling();
-            for field in fields.as_slice() {
-                expanded.extend_from(std::slice::from_ref(field));
-                let Some(location) = location_of(&field.location) else {
-                    continue;
-                };
+            for field in fields.into_vec() {
                 let rule = self.labels.splits.iter().find(|(key, is_prefix, _, _)| {
                     if *is_prefix {
                         field.path.starts_with(key.as_str())
@@ -757,9 +757,13 @@ impl Decoder for CatalogDecoder {
                         field.path == *key
                     }
                 });
-                let Some((_, _, items, pair)) = rule else {
+                let split = location_of(&field.location).zip(rule);
+                let Some((location, (_, _, items, pair))) = split else {
+                    expanded.push_field(field);
                     continue;
                 };
+                // The field itself comes first, then its items.
+                expanded.push_field(field.clone());
                 for item in field.value.split(items.as_str()).filter(|i| !i.is_empty()) {
                     let (key, value) = item.split_once(pair.as_str()).unwrap_or((item, ""));
                     // Items are percent-encoded like query values (Criteo's

@@ -117,7 +117,7 @@ impl PathPattern {
             PathPattern::Exact(exact) => path == exact.as_ref(),
             PathPattern::Prefix(prefix) => path.starts_with(prefix.as_ref()),
             PathPattern::Suffix(suffix) => path.ends_with(suffix.as_ref()),
-            PathPattern::Template(template) => template_captures(template, path).is_some(),
+            PathPattern::Template(template) => template_walk(template, path, &mut |_, _| {}),
             PathPattern::Any => true,
         }
     }
@@ -230,21 +230,37 @@ pub const fn path_suffix(suffix: &'static str) -> PathPattern {
 /// Matches a segment template against a path: `Some(captures)` when it
 /// covers the path.
 fn template_captures<'t, 'p>(template: &'t str, path: &'p str) -> Option<Vec<(&'t str, &'p str)>> {
+    let mut captures = Vec::new();
+    template_walk(template, path, &mut |name, value| {
+        captures.push((name, value))
+    })
+    .then_some(captures)
+}
+
+/// Walks a segment template along a path, reporting each `{name}` segment
+/// as it goes; whether the template covers the path. Matching alone
+/// (every request on a template endpoint's host) allocates nothing.
+fn template_walk<'t, 'p>(
+    template: &'t str,
+    path: &'p str,
+    capture: &mut dyn FnMut(&'t str, &'p str),
+) -> bool {
     let mut wanted = template.split('/').filter(|s| !s.is_empty()).peekable();
     let mut given = path.split('/').filter(|s| !s.is_empty());
-    let mut captures = Vec::new();
     while let Some(segment) = wanted.next() {
         if segment == "*" && wanted.peek().is_none() {
-            return Some(captures);
+            return true;
         }
-        let actual = given.next()?;
+        let Some(actual) = given.next() else {
+            return false;
+        };
         if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            captures.push((name, actual));
+            capture(name, actual);
         } else if segment != "*" && segment != actual {
-            return None;
+            return false;
         }
     }
-    given.next().is_none().then_some(captures)
+    given.next().is_none()
 }
 
 /// The first of `endpoints` that covers `host` + `path` (first wins, so

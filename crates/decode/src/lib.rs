@@ -61,6 +61,7 @@
 
 pub mod catalog;
 pub mod decoder;
+mod keymap;
 pub mod payload;
 pub mod record;
 mod registry;

@@ -15,6 +15,7 @@ use pixelscope_model::{
     Body, BodyState, Detection, Diagnostic, Event, Exchange, Field, Identifier, Kind, Request,
 };
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// The closed vocabulary of field meanings (`Field.property`).
 pub mod property {
@@ -158,6 +159,10 @@ const REPORTED_HEADERS: &[(&str, Option<&str>)] = &[
     ("user-agent", Some(property::USER_AGENT)),
 ];
 
+/// Client hint headers (`sec-ch-ua`, `sec-ch-ua-platform`, …) are
+/// reported without a property.
+const CLIENT_HINT_PREFIX: &str = "sec-ch-ua";
+
 /// Fields of one record, in wire order, each labelled by the decoder's
 /// property function as it is pushed.
 #[derive(Clone)]
@@ -214,6 +219,7 @@ impl<'a> Fields<'a> {
 
     /// Pushes query or form parameters in order.
     pub fn push_params(&mut self, location: Location, params: &[query::Param]) {
+        self.list.reserve(params.len());
         for param in params {
             self.push(location, &param.key, &param.value);
         }
@@ -221,20 +227,28 @@ impl<'a> Fields<'a> {
 
     /// Pushes a JSON document (or sub-document) flattened under `prefix`.
     pub fn push_json(&mut self, location: Location, value: &Value, prefix: &str) {
-        for leaf in json::flatten(value, prefix) {
-            self.push(location, &leaf.path, &leaf.value);
-        }
+        json::for_each_leaf(value, prefix, &mut |path, scalar| {
+            self.push(location, path, &json::scalar_str(scalar));
+        });
     }
 
     /// Pushes the request headers worth reporting and every cookie.
     pub fn push_request_context(&mut self, request: &Request) {
         for header in &request.headers {
-            let name = header.name.to_ascii_lowercase();
+            // Compared without case first: only the few reported headers
+            // pay for a lower-cased copy of their name.
             let reported = REPORTED_HEADERS
                 .iter()
-                .find(|(n, _)| *n == name)
+                .find(|(n, _)| header.name.eq_ignore_ascii_case(n))
                 .map(|(_, label)| *label);
-            let client_hint = name.starts_with("sec-ch-ua");
+            let client_hint = header
+                .name
+                .get(..CLIENT_HINT_PREFIX.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(CLIENT_HINT_PREFIX));
+            if reported.is_none() && !client_hint {
+                continue;
+            }
+            let name = header.name.to_ascii_lowercase();
             if let Some(label) = reported {
                 self.push_labelled(Location::Header, &name, &header.value, label);
                 if label == Some(property::PAGE_URL) {
@@ -265,10 +279,10 @@ impl<'a> Fields<'a> {
         if empty {
             return;
         }
-        for leaf in json::flatten(&parsed, path) {
-            let label = (self.property)(location, &leaf.path);
-            self.push_labelled(location, &leaf.path, &leaf.value, label);
-        }
+        json::for_each_leaf(&parsed, path, &mut |leaf_path, scalar| {
+            let label = (self.property)(location, leaf_path);
+            self.push_labelled(location, leaf_path, &json::scalar_str(scalar), label);
+        });
     }
 
     fn push_nested_url(&mut self, location: Location, path: &str, value: &str) {
@@ -280,12 +294,17 @@ impl<'a> Fields<'a> {
         };
         for param in query::parse(nested_query) {
             let nested_path = format!("{path}?{}", param.key);
-            let label = if SEARCH_KEYS.contains(&param.key.as_str()) {
+            let label = if SEARCH_KEYS.contains(&param.key.as_ref()) {
                 Some(property::SEARCH_TERM)
             } else {
                 (self.property)(location, &nested_path)
             };
-            self.push_labelled(location, &nested_path, &param.value, label);
+            self.list.push(Field {
+                path: nested_path,
+                location: location.as_str().to_owned(),
+                value: param.value.into_owned(),
+                property: label.map(str::to_owned),
+            });
         }
     }
 
@@ -313,6 +332,16 @@ impl<'a> Fields<'a> {
     /// Appends copies of `fields`.
     pub fn extend_from(&mut self, fields: &[Field]) {
         self.list.extend_from_slice(fields);
+    }
+
+    /// Appends `fields`, moving them (no copy of their texts).
+    pub fn append(&mut self, fields: Vec<Field>) {
+        self.list.extend(fields);
+    }
+
+    /// Appends one field as it is (no labelling, no derived fields).
+    pub fn push_field(&mut self, field: Field) {
+        self.list.push(field);
     }
 }
 
@@ -408,27 +437,60 @@ pub fn build_event(
     event
 }
 
-/// The request's host and path, as the registry matches them.
+/// The request's host and path, as the registry matches them, borrowed
+/// from the request (the host is only copied when it must be lower-cased).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Target {
-    pub host: String,
-    pub path: String,
-    pub query: Option<String>,
+pub struct Target<'a> {
+    pub host: Cow<'a, str>,
+    pub path: &'a str,
+    pub query: Option<&'a str>,
 }
 
-impl Target {
-    pub fn of(exchange: &Exchange) -> Target {
+impl<'a> Target<'a> {
+    pub fn of(exchange: &'a Exchange) -> Target<'a> {
         let request = &exchange.request;
         let parts = url::split(&request.url);
         Target {
-            host: request.host().or(parts.host.clone()).unwrap_or_default(),
-            path: parts.path.to_owned(),
-            query: parts.query.map(str::to_owned),
+            host: request_host(request)
+                .or_else(|| parts.host().map(Cow::Owned))
+                .unwrap_or_default(),
+            path: parts.path,
+            query: parts.query,
         }
     }
 
-    pub fn params(&self) -> Vec<query::Param> {
-        self.query.as_deref().map(query::parse).unwrap_or_default()
+    pub fn params(&self) -> Vec<query::Param<'a>> {
+        self.query.map(query::parse).unwrap_or_default()
+    }
+}
+
+/// What [`Request::host`] returns (the URL's authority, else the
+/// `:authority` or `Host` header; without user info and port;
+/// lower-cased; `None` when empty), borrowed whenever it is already
+/// lower-case: this runs for every exchange.
+fn request_host(request: &Request) -> Option<Cow<'_, str>> {
+    let authority = match request.url.split_once("://") {
+        Some((_, rest)) => {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            let authority = rest.get(..end).unwrap_or(rest);
+            authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host)
+        }
+        None => request
+            .header(":authority")
+            .or_else(|| request.header("host"))?,
+    };
+    let host = match authority.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(rest),
+        None => authority.split(':').next().unwrap_or(authority),
+    };
+    if host.is_empty() {
+        None
+    } else if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        Some(Cow::Owned(host.to_ascii_lowercase()))
+    } else {
+        Some(Cow::Borrowed(host))
     }
 }
 
@@ -482,7 +544,7 @@ pub fn html_escaped_keys(
     let keys: Vec<&str> = params
         .iter()
         .filter(|p| p.amp_prefix)
-        .map(|p| p.raw_key.as_str())
+        .map(|p| p.raw_key.as_ref())
         .collect();
     (!keys.is_empty()).then(|| {
         Diagnostic::info(
@@ -549,6 +611,49 @@ mod tests {
                 ("cd[buttonFeatures].tag", "button", None),
             ]
         );
+    }
+
+    #[test]
+    fn target_host_is_what_the_request_says() {
+        let cases: [(&str, &[(&str, &str)]); 9] = [
+            ("https://u@Analytics.TikTok.com:443/api?x=1", &[]),
+            ("https://www.facebook.com/tr/?id=1", &[]),
+            ("https://[2001:DB8::1]:8443/x", &[]),
+            ("https://:443/x", &[("host", "h.test")]),
+            ("https://a@/x", &[]),
+            (
+                "/g/collect?v=2",
+                &[("Host", "Region1.Google-Analytics.com:80")],
+            ),
+            (
+                "/g/collect?v=2",
+                &[(":authority", "h2.test"), ("host", "h1.test")],
+            ),
+            ("/g/collect?v=2", &[]),
+            ("https://trailing.dot.test./p#frag", &[]),
+        ];
+        for (url, headers) in cases {
+            let exchange = Exchange {
+                request: Request {
+                    method: "GET".into(),
+                    url: url.into(),
+                    headers: headers
+                        .iter()
+                        .map(|(name, value)| pixelscope_model::Header {
+                            name: (*name).into(),
+                            value: (*value).into(),
+                        })
+                        .collect(),
+                    ..Request::default()
+                },
+                ..Exchange::default()
+            };
+            let parts = url::split(url);
+            let expected = exchange.request.host().or(parts.host()).unwrap_or_default();
+            let target = Target::of(&exchange);
+            assert_eq!(target.host, expected, "{url}");
+            assert_eq!((target.path, target.query), (parts.path, parts.query));
+        }
     }
 
     #[test]

@@ -2,10 +2,11 @@
 
 use crate::catalog::{self, CatalogError};
 use crate::decoder::{Decoder, Endpoint, HostPattern};
+use crate::keymap::KeyMap;
 use crate::record::Target;
 use crate::trackers;
 use pixelscope_model::{Detection, Event, EventSink, Exchange, Kind, Origin, Timestamp};
-use std::collections::HashMap;
+use std::borrow::Cow;
 
 /// All decoders of a run, in a fixed order (output order depends on it),
 /// with their endpoints indexed by host so that the 95% of requests no
@@ -13,9 +14,9 @@ use std::collections::HashMap;
 pub struct Registry {
     decoders: Vec<Box<dyn Decoder>>,
     /// Exact host → (decoder, endpoint) routes.
-    exact: HashMap<String, Vec<Route>>,
+    exact: KeyMap<Vec<Route>>,
     /// Domain (matches itself and subdomains) → routes.
-    domains: HashMap<String, Vec<Route>>,
+    domains: KeyMap<Vec<Route>>,
     /// Endpoints on any host.
     any_host: Vec<Route>,
 }
@@ -46,8 +47,8 @@ impl Registry {
     pub fn empty() -> Registry {
         Registry {
             decoders: Vec::new(),
-            exact: HashMap::new(),
-            domains: HashMap::new(),
+            exact: KeyMap::default(),
+            domains: KeyMap::default(),
             any_host: Vec::new(),
         }
     }
@@ -150,6 +151,8 @@ impl Registry {
                 HostPattern::Any => self.any_host.push(route),
             }
         }
+        // Kept in registry order: `routes_for_host` hands it out as it is.
+        self.any_host.sort_unstable();
     }
 
     /// The decoders, in registry order (`pixelscope trackers` lists them).
@@ -165,8 +168,10 @@ impl Registry {
             .map(|d| d.as_ref())
     }
 
-    /// Routes whose host pattern covers `host`, in registry order.
-    fn routes_for_host(&self, host: &str) -> Vec<Route> {
+    /// Routes whose host pattern covers `host`, in registry order. Most
+    /// hosts belong to no tracker: they get the any-host routes as they are
+    /// (indexed in registry order), without a copy or a sort.
+    fn routes_for_host(&self, host: &str) -> Cow<'_, [Route]> {
         let mut routes: Vec<Route> = Vec::new();
         if let Some(found) = self.exact.get(host) {
             routes.extend_from_slice(found);
@@ -181,9 +186,12 @@ impl Registry {
                 _ => break,
             }
         }
+        if routes.is_empty() {
+            return Cow::Borrowed(&self.any_host);
+        }
         routes.extend_from_slice(&self.any_host);
         routes.sort_unstable();
-        routes
+        Cow::Owned(routes)
     }
 
     fn endpoint(&self, route: Route) -> Option<(&dyn Decoder, &Endpoint)> {
@@ -199,12 +207,12 @@ impl Registry {
         let target = Target::of(exchange);
         let mut claims: Vec<Claim<'_>> = Vec::new();
         let mut seen: Vec<usize> = Vec::new();
-        for route in self.routes_for_host(&target.host) {
+        for &route in self.routes_for_host(&target.host).iter() {
             if seen.contains(&route.decoder) {
                 continue;
             }
             if let Some((decoder, endpoint)) = self.endpoint(route)
-                && endpoint.path.matches(&target.path)
+                && endpoint.path.matches(target.path)
             {
                 seen.push(route.decoder);
                 claims.push(Claim {
@@ -242,7 +250,7 @@ impl Registry {
     pub fn tracker_for_host(&self, host: &str) -> Option<&dyn Decoder> {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         self.routes_for_host(&host)
-            .into_iter()
+            .iter()
             .filter(|route| !self.any_host.contains(route))
             .find_map(|route| self.decoders.get(route.decoder).map(|d| d.as_ref()))
     }

@@ -13,7 +13,7 @@ pub const INFLATE_LIMIT: u64 = 8 * 1024 * 1024;
 
 /// What a body turned out to be.
 #[derive(Clone, Debug, PartialEq)]
-pub enum BodyShape {
+pub enum BodyShape<'a> {
     /// No bytes (or only white space).
     Empty,
     /// A JSON document. `layers` lists the encodings removed to reach it,
@@ -29,7 +29,7 @@ pub enum BodyShape {
     Multipart(Vec<multipart::Part>),
     /// `key=value&…` text (one line; callers that expect one record per
     /// line split the raw bytes themselves).
-    Form(Vec<query::Param>),
+    Form(Vec<query::Param<'a>>),
     /// Other text.
     Text(String),
     /// Other bytes.
@@ -37,11 +37,15 @@ pub enum BodyShape {
 }
 
 /// Sniffs a body. `content_type` is used only to find a multipart boundary.
-pub fn sniff(data: &[u8], content_type: Option<&str>) -> BodyShape {
+pub fn sniff<'a>(data: &'a [u8], content_type: Option<&str>) -> BodyShape<'a> {
     sniff_layers(data, content_type, Vec::new())
 }
 
-fn sniff_layers(data: &[u8], content_type: Option<&str>, layers: Vec<&'static str>) -> BodyShape {
+fn sniff_layers<'a>(
+    data: &'a [u8],
+    content_type: Option<&str>,
+    layers: Vec<&'static str>,
+) -> BodyShape<'a> {
     if data.iter().all(u8::is_ascii_whitespace) {
         return BodyShape::Empty;
     }
@@ -53,7 +57,7 @@ fn sniff_layers(data: &[u8], content_type: Option<&str>, layers: Vec<&'static st
     }
     if layers.len() < 3 && encoding::is_gzip(data) {
         return match encoding::gunzip_bounded(data, INFLATE_LIMIT) {
-            Ok(inflated) => sniff_layers(&inflated, None, with(layers, "gzip")),
+            Ok(inflated) => sniff_layers(&inflated, None, with(layers, "gzip")).into_owned(),
             Err(_) => BodyShape::Binary,
         };
     }
@@ -71,12 +75,30 @@ fn sniff_layers(data: &[u8], content_type: Option<&str>, layers: Vec<&'static st
         && let Some((bytes, variant)) = encoding::decode_base64(trimmed)
         && (json::sniff(&bytes).is_some_and(|r| r.is_ok()) || encoding::is_gzip(&bytes))
     {
-        return sniff_layers(&bytes, None, with(layers, variant.as_str()));
+        return sniff_layers(&bytes, None, with(layers, variant.as_str())).into_owned();
     }
     if looks_like_form(trimmed) {
         return BodyShape::Form(query::parse(trimmed));
     }
     BodyShape::Text(text.to_owned())
+}
+
+impl BodyShape<'_> {
+    /// The same shape, owning its texts (for a layer decoded into a
+    /// buffer that does not outlive the sniffing).
+    pub fn into_owned(self) -> BodyShape<'static> {
+        match self {
+            BodyShape::Empty => BodyShape::Empty,
+            BodyShape::Json { value, layers } => BodyShape::Json { value, layers },
+            BodyShape::BrokenJson { error } => BodyShape::BrokenJson { error },
+            BodyShape::Multipart(parts) => BodyShape::Multipart(parts),
+            BodyShape::Form(params) => {
+                BodyShape::Form(params.into_iter().map(query::Param::into_owned).collect())
+            }
+            BodyShape::Text(text) => BodyShape::Text(text),
+            BodyShape::Binary => BodyShape::Binary,
+        }
+    }
 }
 
 fn with(mut layers: Vec<&'static str>, layer: &'static str) -> Vec<&'static str> {

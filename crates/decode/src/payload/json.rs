@@ -7,6 +7,8 @@
 //! as `{}` / `[]` so that a key that was present is never lost.
 
 use serde_json::Value;
+use std::borrow::Cow;
+use std::fmt::Write;
 
 /// One scalar (or empty container) of a JSON document.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,11 +34,16 @@ pub fn join_index(prefix: &str, index: usize) -> String {
 /// The text a scalar is reported as: strings unquoted, everything else as
 /// JSON text.
 pub fn scalar_text(value: &Value) -> String {
+    scalar_str(value).into_owned()
+}
+
+/// [`scalar_text`], borrowing a string's text.
+pub fn scalar_str(value: &Value) -> Cow<'_, str> {
     match value {
-        Value::String(text) => text.clone(),
-        Value::Object(map) if map.is_empty() => "{}".to_owned(),
-        Value::Array(items) if items.is_empty() => "[]".to_owned(),
-        other => other.to_string(),
+        Value::String(text) => Cow::Borrowed(text),
+        Value::Object(map) if map.is_empty() => Cow::Borrowed("{}"),
+        Value::Array(items) if items.is_empty() => Cow::Borrowed("[]"),
+        other => Cow::Owned(other.to_string()),
     }
 }
 
@@ -47,24 +54,49 @@ pub fn flatten(value: &Value, prefix: &str) -> Vec<Leaf> {
     out
 }
 
-/// Flattens `value` under `prefix`, appending to `out`. Recursion depth is
-/// bounded by serde_json's own nesting limit on parsing.
+/// Flattens `value` under `prefix`, appending to `out`.
 pub fn flatten_into(value: &Value, prefix: &str, out: &mut Vec<Leaf>) {
+    for_each_leaf(value, prefix, &mut |path, scalar| {
+        out.push(Leaf {
+            path: path.to_owned(),
+            value: scalar_text(scalar),
+        });
+    });
+}
+
+/// Calls `visit(path, scalar)` for every leaf of `value` under `prefix`, in
+/// wire order, with the paths [`flatten`] gives. The path is built in one
+/// reused buffer, so a document costs no allocation per key. Recursion
+/// depth is bounded by serde_json's own nesting limit on parsing.
+pub fn for_each_leaf(value: &Value, prefix: &str, visit: &mut dyn FnMut(&str, &Value)) {
+    let mut path = String::with_capacity(prefix.len().saturating_add(32));
+    path.push_str(prefix);
+    walk(value, &mut path, visit);
+}
+
+fn walk(value: &Value, path: &mut String, visit: &mut dyn FnMut(&str, &Value)) {
+    let parent = path.len();
     match value {
         Value::Object(map) if !map.is_empty() => {
             for (key, child) in map {
-                flatten_into(child, &join_key(prefix, key), out);
+                // `join_key`: `a` + `b` → `a.b`, or `b` at the root.
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                walk(child, path, visit);
+                path.truncate(parent);
             }
         }
         Value::Array(items) if !items.is_empty() => {
             for (index, child) in items.iter().enumerate() {
-                flatten_into(child, &join_index(prefix, index), out);
+                // `join_index`: writing into a String cannot fail.
+                let _ = write!(path, "[{index}]");
+                walk(child, path, visit);
+                path.truncate(parent);
             }
         }
-        scalar => out.push(Leaf {
-            path: prefix.to_owned(),
-            value: scalar_text(scalar),
-        }),
+        scalar => visit(path, scalar),
     }
 }
 
@@ -108,6 +140,47 @@ mod tests {
                 ("empty".into(), "{}".into()),
                 ("list".into(), "[]".into()),
             ]
+        );
+    }
+
+    /// The straightforward recursion the buffer-reusing walk replaces.
+    fn flatten_by_joining(value: &Value, prefix: &str, out: &mut Vec<Leaf>) {
+        match value {
+            Value::Object(map) if !map.is_empty() => {
+                for (key, child) in map {
+                    flatten_by_joining(child, &join_key(prefix, key), out);
+                }
+            }
+            Value::Array(items) if !items.is_empty() => {
+                for (index, child) in items.iter().enumerate() {
+                    flatten_by_joining(child, &join_index(prefix, index), out);
+                }
+            }
+            scalar => out.push(Leaf {
+                path: prefix.to_owned(),
+                value: scalar_text(scalar),
+            }),
+        }
+    }
+
+    #[test]
+    fn paths_are_the_joined_keys_and_indices() {
+        let value: Value = serde_json::from_str(
+            r#"{"":{"":1,"x":[]},"a":[[1,{"b":"c"}],{}],"n":-1.5e3,"s":"t\"q","u":null}"#,
+        )
+        .unwrap();
+        for prefix in ["", "cd[contents]", "[0]"] {
+            let mut expected = Vec::new();
+            flatten_by_joining(&value, prefix, &mut expected);
+            assert_eq!(flatten(&value, prefix), expected, "{prefix}");
+        }
+        let scalar = Value::from(7);
+        assert_eq!(
+            flatten(&scalar, "p"),
+            vec![Leaf {
+                path: "p".into(),
+                value: "7".into()
+            }]
         );
     }
 

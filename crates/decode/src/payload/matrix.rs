@@ -8,7 +8,7 @@
 use super::query::{self, Param};
 
 /// Every `k=v` pair in the path's segments, in path order.
-pub fn parse(path: &str) -> Vec<Param> {
+pub fn parse(path: &str) -> Vec<Param<'_>> {
     let mut out = Vec::new();
     for segment in path.split('/').filter(|s| !s.is_empty()) {
         if !segment.contains('=') {
@@ -35,7 +35,10 @@ mod tests {
     use super::*;
 
     fn pairs(path: &str) -> Vec<(String, String)> {
-        parse(path).into_iter().map(|p| (p.key, p.value)).collect()
+        parse(path)
+            .into_iter()
+            .map(|p| (p.key.into_owned(), p.value.into_owned()))
+            .collect()
     }
 
     #[test]

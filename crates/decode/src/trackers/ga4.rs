@@ -41,7 +41,7 @@ use crate::decoder::{Decoder, Endpoint, Source, domain, exact_host, exact_path};
 use crate::payload::body;
 use crate::payload::query::{self, Param};
 use crate::record::{self, Fields, Location, Pick, property as p};
-use pixelscope_model::{Detection, EventSink, Exchange, Kind};
+use pixelscope_model::{Detection, EventSink, Exchange, Field, Kind};
 
 /// The GA4 decoder.
 pub struct Ga4;
@@ -217,9 +217,12 @@ impl Decoder for Ga4 {
         push_params(&mut shared, Location::Query, &params);
         let mut context = shared.sibling();
         context.push_request_context(&exchange.request);
+        let mut context = context.into_vec();
 
-        let single = |mut fields: Fields, kind: Kind| {
-            fields.extend_from(context.as_slice());
+        // Each record ends with the request context; the last one takes it
+        // instead of copying it.
+        let single = |mut fields: Fields, context: Vec<Field>, kind: Kind| {
+            fields.append(context);
             record::build_event(
                 self,
                 kind,
@@ -230,17 +233,17 @@ impl Decoder for Ga4 {
             )
         };
         let Some(request_body) = exchange.request.body.as_ref() else {
-            sink.event(single(shared, Kind::Event));
+            sink.event(single(shared, context, Kind::Event));
             return;
         };
         if let Some(problem) = record::body_problem(request_body) {
             sink.diagnostic(record::body_unreadable(self, exchange, &problem));
             let has_event = params.iter().any(|p| p.key == "en");
             let event = if has_event {
-                single(shared, Kind::Event)
+                single(shared, context, Kind::Event)
             } else {
                 let mut fields = shared;
-                fields.extend_from(context.as_slice());
+                fields.append(context);
                 contact_record(self, exchange, detection, fields)
             };
             sink.event(event);
@@ -253,7 +256,7 @@ impl Decoder for Ga4 {
             .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
             .collect();
         if lines.is_empty() {
-            sink.event(single(shared, Kind::Event));
+            sink.event(single(shared, context, Kind::Event));
             return;
         }
         let all_form = lines
@@ -264,13 +267,22 @@ impl Decoder for Ga4 {
             let shape = body::sniff(&request_body.data, request_body.mime_type.as_deref());
             let what = push_unexpected_body(&mut fields, &shape);
             sink.diagnostic(record::unrecognised(self, exchange, what));
-            sink.event(single(fields, Kind::Event));
+            sink.event(single(fields, context, Kind::Event));
             return;
         }
-        for line in lines {
-            let mut fields = shared.clone();
+        let count = lines.len();
+        for (index, line) in lines.into_iter().enumerate() {
+            let (mut fields, context) = if index + 1 == count {
+                let empty = shared.sibling();
+                (
+                    std::mem::replace(&mut shared, empty),
+                    std::mem::take(&mut context),
+                )
+            } else {
+                (shared.clone(), context.clone())
+            };
             push_params(&mut fields, Location::BodyForm, &query::parse_bytes(line));
-            sink.event(single(fields, Kind::Event));
+            sink.event(single(fields, context, Kind::Event));
         }
     }
 }

@@ -235,7 +235,7 @@ fn is_ua_hit(params: &[Param]) -> bool {
         params
             .iter()
             .find(|p| p.key == key)
-            .map(|p| p.value.as_str())
+            .map(|p| p.value.as_ref())
     };
     let property = value("tid")
         .is_some_and(|t| t.starts_with("UA-") || t.starts_with("YT-") || t.starts_with("MO-"));

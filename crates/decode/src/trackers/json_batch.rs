@@ -74,7 +74,7 @@ pub(crate) fn decode(
     let mut payload: Option<Value> = None;
     for param in &params {
         head.push(Location::Query, &param.key, &param.value);
-        if payload.is_none() && spec.json_params.contains(&param.key.as_str()) {
+        if payload.is_none() && spec.json_params.contains(&param.key.as_ref()) {
             payload = json_value(&param.value);
         }
     }
@@ -93,7 +93,7 @@ pub(crate) fn decode(
             BodyShape::Form(form) => {
                 let mut found = None;
                 for param in &form {
-                    if found.is_none() && spec.json_params.contains(&param.key.as_str()) {
+                    if found.is_none() && spec.json_params.contains(&param.key.as_ref()) {
                         found = json_value(&param.value);
                         body_fields.push_labelled(
                             Location::BodyForm,

@@ -253,7 +253,7 @@ impl Decoder for Meta {
             return;
         }
         if kind == Kind::Library {
-            let segments: Vec<&str> = url::segments(&target.path).collect();
+            let segments: Vec<&str> = url::segments(target.path).collect();
             let path_fields: Vec<(String, String)> = match segments.as_slice() {
                 ["signals", "config", pixel, ..] => {
                     vec![("signals/config/{pixel}".to_owned(), (*pixel).to_owned())]

@@ -320,12 +320,12 @@ pub(crate) fn element_fields(all: &[Field], prefixes: &[String], prefix: &str) -
 }
 
 /// How the decoder recognised the exchange, and which kind of endpoint.
-pub(crate) fn recognise(
+pub(crate) fn recognise<'a>(
     decoder: &dyn Decoder,
-    exchange: &Exchange,
-) -> (record::Target, Detection, Kind) {
+    exchange: &'a Exchange,
+) -> (record::Target<'a>, Detection, Kind) {
     let target = record::Target::of(exchange);
-    match crate::decoder::match_endpoint(decoder.endpoints(), &target.host, &target.path) {
+    match crate::decoder::match_endpoint(decoder.endpoints(), &target.host, target.path) {
         Some(endpoint) => {
             let kind = endpoint.kind;
             (target, Detection::Endpoint, kind)

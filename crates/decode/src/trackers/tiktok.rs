@@ -44,7 +44,7 @@ use crate::decoder::{Decoder, Endpoint, Source, domain, exact_host, exact_path, 
 use crate::payload::body::{self, BodyShape};
 use crate::payload::query::percent_decode_strict;
 use crate::record::{self, Fields, Location, Pick, property as p};
-use pixelscope_model::{EventSink, Exchange, Kind};
+use pixelscope_model::{EventSink, Exchange, Field, Kind};
 use serde_json::Value;
 
 /// The TikTok Pixel decoder.
@@ -378,19 +378,37 @@ impl Decoder for TikTok {
 
         let mut body_fields = head.sibling();
         body_fields.push_json(Location::BodyJson, &value, "");
+        let mut body_fields = body_fields.into_vec();
+        let mut context = context.into_vec();
         let prefixes = split_events(&value);
-        for prefix in &prefixes {
-            let mut fields = head.clone();
-            for field in body_fields.as_slice() {
+        for (index, prefix) in prefixes.iter().enumerate() {
+            let keep = |field: &Field| {
                 let own = prefix.is_empty() || inside(&field.path, prefix);
                 let shared = !prefixes
                     .iter()
                     .any(|other| !other.is_empty() && inside(&field.path, other));
-                if own || shared {
-                    fields.extend_from(std::slice::from_ref(field));
+                own || shared
+            };
+            // The last record takes the fields instead of copying them
+            // (a request usually carries one event).
+            let fields = if index + 1 == prefixes.len() {
+                let empty = head.sibling();
+                let mut fields = std::mem::replace(&mut head, empty);
+                for field in std::mem::take(&mut body_fields) {
+                    if keep(&field) {
+                        fields.push_field(field);
+                    }
                 }
-            }
-            fields.extend_from(context.as_slice());
+                fields.append(std::mem::take(&mut context));
+                fields
+            } else {
+                let mut fields = head.clone();
+                for field in body_fields.iter().filter(|field| keep(field)) {
+                    fields.push_field(field.clone());
+                }
+                fields.extend_from(&context);
+                fields
+            };
             let mut event = record::build_event(
                 self,
                 Kind::Event,
