@@ -22,8 +22,7 @@ mod verify_cmd;
 use clap::Parser;
 
 // Allocation is a fifth of the pipeline's time with the system allocator
-// (docs/PERFORMANCE.md); mimalloc is the cheap cure. On by default; a build
-// with `--no-default-features` keeps the system allocator.
+// (docs/PERFORMANCE.md); mimalloc is the cheap cure, behind a feature.
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
