@@ -74,32 +74,70 @@ pub fn sniff(prefix: &[u8]) -> Option<InputFormat> {
     (*first == b'{').then_some(InputFormat::Har)
 }
 
-/// Size and SHA-256 (lower-case hex) of a whole file. Inputs are opened
-/// read-only.
-pub fn sha256_file(path: &Path) -> io::Result<(u64, String)> {
-    let mut file = File::open(path)?;
+/// Files up to this size are kept in memory while they are hashed and then
+/// parsed from there, so they are read once (a corpus is mostly small
+/// files). It is also the size of the buffer larger files are hashed through,
+/// so keeping a small file costs no more memory than hashing a large one.
+pub const WHOLE_FILE_BYTES: usize = 1 << 20;
+
+/// A file's fingerprint, taken before it is parsed.
+pub struct Hashed {
+    pub size: u64,
+    /// SHA-256 of the whole file, lower-case hex.
+    pub sha256: String,
+    /// The whole file, when it is at most [`WHOLE_FILE_BYTES`]; `None` for a
+    /// larger file, which is read again from the start for parsing.
+    pub contents: Option<Vec<u8>>,
+}
+
+/// Size and SHA-256 of a file of which `head` (the bytes already read for
+/// [`sniff`]) came first and `file` holds the rest from its current position.
+pub fn hash_rest(file: &mut File, mut head: Vec<u8>) -> io::Result<Hashed> {
+    let room = WHOLE_FILE_BYTES.saturating_sub(head.len()) as u64;
+    // One byte more than fits tells a small file from a large one.
+    (&mut *file).take(room + 1).read_to_end(&mut head)?;
     let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut size = 0u64;
+    hasher.update(&head);
+    let mut size = head.len() as u64;
+    if head.len() <= WHOLE_FILE_BYTES {
+        return Ok(Hashed {
+            size,
+            sha256: hex(&hasher.finalize()),
+            contents: Some(head),
+        });
+    }
+    // A large file streams through the same allocation, reused as a buffer.
+    let mut buffer = head;
+    buffer.resize(WHOLE_FILE_BYTES, 0);
     loop {
-        let n = file.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
+        let n = match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
         size += n as u64;
         hasher.update(buffer.get(..n).unwrap_or_default());
     }
-    Ok((size, hex(&hasher.finalize())))
+    Ok(Hashed {
+        size,
+        sha256: hex(&hasher.finalize()),
+        contents: None,
+    })
 }
+
+/// How many first bytes of a file [`sniff`] needs.
+pub const PREFIX_BYTES: u64 = 64;
 
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The first bytes of a file, for [`sniff`].
-pub fn read_prefix(path: &Path) -> io::Result<Vec<u8>> {
-    let mut prefix = Vec::with_capacity(64);
-    File::open(path)?.take(64).read_to_end(&mut prefix)?;
+/// The first [`PREFIX_BYTES`] bytes of `file` (fewer if it is shorter), for
+/// [`sniff`].
+pub fn read_prefix(file: &mut File) -> io::Result<Vec<u8>> {
+    let mut prefix = Vec::with_capacity(PREFIX_BYTES as usize);
+    (&mut *file).take(PREFIX_BYTES).read_to_end(&mut prefix)?;
     Ok(prefix)
 }
 

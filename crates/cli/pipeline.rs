@@ -22,7 +22,7 @@ use pixelscope_tls::{KeyLog, TlsLayer};
 use rayon::prelude::*;
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::io::{BufReader, IsTerminal};
+use std::io::{BufReader, IsTerminal, Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What the commands share: the decoders, the analyzer and the key log.
@@ -182,8 +182,15 @@ impl Pipeline {
             fatal: None,
             skipped: false,
         };
-        let prefix = match input::read_prefix(&input.path) {
-            Ok(prefix) => prefix,
+        // One handle for sniffing, hashing and parsing: a small file is read
+        // once, a large one twice (the hash must be known before the first
+        // record is written).
+        let opened = File::open(&input.path).and_then(|mut file| {
+            let prefix = input::read_prefix(&mut file)?;
+            Ok((file, prefix))
+        });
+        let (mut file, prefix) = match opened {
+            Ok(opened) => opened,
             Err(err) => {
                 outcome.fatal = Some(format!("cannot read: {err}"));
                 return outcome;
@@ -203,24 +210,17 @@ impl Pipeline {
         };
         outcome.format = Some(format);
         // The hash is taken before parsing, from the bytes on disk.
-        let (size, sha256) = match input::sha256_file(&input.path) {
-            Ok(hash) => hash,
+        let hashed = match input::hash_rest(&mut file, prefix) {
+            Ok(hashed) => hashed,
             Err(err) => {
                 outcome.fatal = Some(format!("cannot read: {err}"));
                 return outcome;
             }
         };
-        outcome.size = size;
-        outcome.sha256 = Some(sha256.clone());
-        let origin = Origin::file(path, Some(sha256), format);
-        let file = match File::open(&input.path) {
-            Ok(file) => BufReader::with_capacity(1 << 20, file),
-            Err(err) => {
-                outcome.fatal = Some(format!("cannot open: {err}"));
-                return outcome;
-            }
-        };
-        let mut sink = DecodingSink {
+        outcome.size = hashed.size;
+        outcome.sha256 = Some(hashed.sha256.clone());
+        let origin = Origin::file(path, Some(hashed.sha256), format);
+        let sink = DecodingSink {
             registry: &self.registry,
             analyzer: &self.analyzer,
             emit,
@@ -230,31 +230,59 @@ impl Pipeline {
             pages: PageTracker::new(),
             keep_raw: self.keep_raw,
         };
+        let (sink, result) = match hashed.contents {
+            Some(contents) => self.parse(format, contents.as_slice(), origin, sink),
+            None => match file.seek(SeekFrom::Start(0)) {
+                Err(err) => (sink, Err(format!("cannot read: {err}"))),
+                // The HAR reader reads a MiB at a time itself: a BufReader
+                // would only copy every byte once more.
+                Ok(_) if format == InputFormat::Har => self.parse(format, file, origin, sink),
+                // The capture reader's refills can be small: buffer them.
+                Ok(_) => self.parse(
+                    format,
+                    BufReader::with_capacity(1 << 20, file),
+                    origin,
+                    sink,
+                ),
+            },
+        };
+        if let Err(message) = result {
+            outcome.fatal = Some(message);
+        }
+        let DecodingSink { diagnostics, .. } = sink;
+        outcome.diagnostics = diagnostics;
+        outcome
+    }
+
+    /// Reads one input of `format` from `reader` into `sink` and hands the
+    /// sink back; the error is the fatal one that stopped the reader (what
+    /// was read before it stands).
+    fn parse<'a>(
+        &self,
+        format: InputFormat,
+        reader: impl Read,
+        origin: Origin,
+        mut sink: DecodingSink<'a>,
+    ) -> (DecodingSink<'a>, Result<(), String>) {
         match format {
             InputFormat::Har => {
-                let reader = HarReader::new(origin).with_limits(self.limits.har.clone());
-                if let Err(err) = reader.read(file, &mut sink) {
-                    outcome.fatal = Some(err.to_string());
-                }
+                let har = HarReader::new(origin).with_limits(self.limits.har.clone());
+                let result = har.read(reader, &mut sink).map(drop);
+                (sink, result.map_err(|e| e.to_string()))
             }
             InputFormat::Pcap | InputFormat::Pcapng => {
                 let http = HttpLayer::with_limits(sink, origin.clone(), self.limits.http);
                 let mut tls = TlsLayer::new(self.keylog.clone(), http, origin.clone());
                 let result = CaptureReader::new(origin.clone())
                     .with_limits(self.limits.capture)
-                    .read(file, &mut tls);
+                    .read(reader, &mut tls);
                 let mut http = tls.into_inner();
                 let contacts = http.take_contacts();
-                sink = http.finish();
-                if let Err(err) = result {
-                    outcome.fatal = Some(err.to_string());
-                }
+                let mut sink = http.finish();
                 sink.contacts(contacts, &origin);
+                (sink, result.map(drop).map_err(|e| e.to_string()))
             }
         }
-        let DecodingSink { diagnostics, .. } = sink;
-        outcome.diagnostics = diagnostics;
-        outcome
     }
 }
 

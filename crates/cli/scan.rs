@@ -217,3 +217,74 @@ fn terminal_width() -> Option<usize> {
         .and_then(|c| c.parse().ok())
         .or(Some(160))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::args::AnalysisArgs;
+    use crate::input;
+    use crate::pipeline::{self, Pipeline};
+    use pixelscope_model::Event;
+    use pixelscope_report::{JsonArrayWriter, JsonLinesWriter, RecordWriter};
+    use std::path::PathBuf;
+
+    /// The JSON writers encode records by hand for speed; the contract is
+    /// serde_json's output of the model. Every record the samples give (HARs
+    /// and captures, decrypted with their key logs) must come out byte for
+    /// byte as serde_json writes it.
+    #[test]
+    fn json_output_of_every_sample_record_is_serde_json_output() {
+        let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let inputs = input::expand(std::slice::from_ref(&samples)).unwrap();
+        let keylog = inputs
+            .iter()
+            .map(|i| i.path.clone())
+            .filter(|p| {
+                let name = p.file_name().unwrap().to_string_lossy();
+                name.ends_with(".keys") || name == "sslkeys.log"
+            })
+            .collect();
+        let pipeline = Pipeline::new(&AnalysisArgs {
+            keylog,
+            ..AnalysisArgs::default()
+        })
+        .unwrap();
+        let (mut lines_out, mut array_out) = (Vec::new(), Vec::new());
+        let mut lines = JsonLinesWriter::new(&mut lines_out);
+        let mut array = JsonArrayWriter::new(&mut array_out);
+        let mut expected = String::new();
+        let mut kinds = Vec::new();
+        let (mut records, mut identifiers, mut flags, mut frames) = (0, 0, 0, 0);
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut record = |event: Event, _raw| -> anyhow::Result<()> {
+            lines.write_event(&event)?;
+            array.write_event(&event)?;
+            expected.push_str(&serde_json::to_string(&event)?);
+            expected.push('\n');
+            records += 1;
+            identifiers += event.identifiers.len();
+            flags += event.flags.len();
+            frames += usize::from(event.origin.frames.is_some());
+            if !kinds.contains(&event.kind) {
+                kinds.push(event.kind);
+            }
+            Ok(())
+        };
+        pipeline::run_all_streaming(&pipeline, &inputs, threads, Some(&mut record), &mut |_| {
+            Ok(())
+        })
+        .unwrap();
+        lines.finish().unwrap();
+        array.finish().unwrap();
+        drop((lines, array));
+        // The samples must exercise the whole record, or the comparison
+        // proves little.
+        assert!(records > 500, "only {records} records");
+        assert!(identifiers > 100 && flags > 10 && frames > 100);
+        assert_eq!(kinds.len(), 3, "kinds seen: {kinds:?}");
+        let written = String::from_utf8(lines_out).unwrap();
+        assert!(written == expected, "JSON Lines differ from serde_json");
+        let events: Vec<&str> = expected.lines().collect();
+        let json = format!("[\n{}\n]\n", events.join(",\n"));
+        assert!(String::from_utf8(array_out).unwrap() == json);
+    }
+}

@@ -1,24 +1,36 @@
 //! JSON Lines and JSON array output of `pixelscope.event/1` records.
+//!
+//! Each record is encoded into a reused buffer by [`json_encode`] and handed
+//! to the destination in one `write_all`, so the destination (often a boxed
+//! `BufWriter`) sees one call per record instead of one per JSON token.
 
 use crate::RecordWriter;
+use crate::json_encode;
 use pixelscope_model::Event;
 use std::io::{self, Write};
 
 /// One record per line: the canonical, streamable form.
 pub struct JsonLinesWriter<W: Write> {
     out: W,
+    /// The line being built; kept between records so it is allocated once.
+    line: Vec<u8>,
 }
 
 impl<W: Write> JsonLinesWriter<W> {
     pub fn new(out: W) -> Self {
-        JsonLinesWriter { out }
+        JsonLinesWriter {
+            out,
+            line: Vec::new(),
+        }
     }
 }
 
 impl<W: Write> RecordWriter for JsonLinesWriter<W> {
     fn write_event(&mut self, event: &Event) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, event)?;
-        self.out.write_all(b"\n")
+        self.line.clear();
+        json_encode::event(&mut self.line, event);
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
     }
 
     fn finish(&mut self) -> io::Result<()> {
@@ -30,19 +42,27 @@ impl<W: Write> RecordWriter for JsonLinesWriter<W> {
 pub struct JsonArrayWriter<W: Write> {
     out: W,
     count: u64,
+    /// The element being built, as for [`JsonLinesWriter`].
+    element: Vec<u8>,
 }
 
 impl<W: Write> JsonArrayWriter<W> {
     pub fn new(out: W) -> Self {
-        JsonArrayWriter { out, count: 0 }
+        JsonArrayWriter {
+            out,
+            count: 0,
+            element: Vec::new(),
+        }
     }
 }
 
 impl<W: Write> RecordWriter for JsonArrayWriter<W> {
     fn write_event(&mut self, event: &Event) -> io::Result<()> {
-        self.out
-            .write_all(if self.count == 0 { b"[\n" } else { b",\n" })?;
-        serde_json::to_writer(&mut self.out, event)?;
+        self.element.clear();
+        self.element
+            .extend_from_slice(if self.count == 0 { b"[\n" } else { b",\n" });
+        json_encode::event(&mut self.element, event);
+        self.out.write_all(&self.element)?;
         self.count += 1;
         Ok(())
     }

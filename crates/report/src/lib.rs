@@ -13,6 +13,7 @@
 
 mod csv_writer;
 pub mod escape;
+mod json_encode;
 mod json_writer;
 mod table_writer;
 
