@@ -6,9 +6,10 @@ use crate::report::{IdentityReport, IdentityTally};
 use crate::rules::{Rules, RulesError, Scope, Term, category_of};
 use crate::text::{
     as_url, decode_layers, find_emails, hash_form, is_email_shaped, is_phone_shaped, last_segment,
-    looks_like_url, percent_decode, query_pairs, split_url, url_host, write_word_string,
+    looks_like_url, percent_decode, query_pairs, raw_query_pairs, split_url, url_host,
+    write_word_string,
 };
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use pixelscope_model::{Event, Exchange, Field, Flag, Identifier};
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
@@ -151,9 +152,11 @@ struct RuleIndex {
 
 /// Names (query keys, field names, cookie names) looked up
 /// ASCII-case-insensitively without allocating: the keys are stored
-/// ASCII-lower-cased and sorted by bytes, and the probe is lower-cased byte
-/// by byte while it is compared. Equivalent to a map lookup of
-/// `name.to_ascii_lowercase()`, but called for every field of every event.
+/// ASCII-lower-cased and sorted by length, then bytes, and the probe is
+/// lower-cased byte by byte while it is compared (lower-casing keeps the
+/// length, so most comparisons are of lengths alone). Equivalent to a map
+/// lookup of `name.to_ascii_lowercase()`, but called for every field of
+/// every event.
 struct NameTable<V> {
     entries: Vec<(String, V)>,
 }
@@ -162,7 +165,7 @@ impl<V> NameTable<V> {
     /// Keys must already be ASCII-lower-cased.
     fn new(map: HashMap<String, V>) -> NameTable<V> {
         let mut entries: Vec<(String, V)> = map.into_iter().collect();
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.sort_by(|(a, _), (b, _)| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
         NameTable { entries }
     }
 
@@ -170,7 +173,11 @@ impl<V> NameTable<V> {
         let probe = || name.bytes().map(|b| b.to_ascii_lowercase());
         let index = self
             .entries
-            .binary_search_by(|(key, _)| key.bytes().cmp(probe()))
+            .binary_search_by(|(key, _)| {
+                key.len()
+                    .cmp(&name.len())
+                    .then_with(|| key.bytes().cmp(probe()))
+            })
             .ok()?;
         self.entries.get(index).map(|(_, value)| value)
     }
@@ -437,13 +444,19 @@ impl Analyzer {
         // the Referer header is flagged at `header:referer`, where the
         // bytes are.
         let mut urls: Vec<(&str, Cow<'_, str>, bool)> = Vec::new(); // (path, url, sent)
+        // Which fields hold a URL, for the payload loop below (surrounding
+        // whitespace never changes whether a value holds one).
+        let mut field_is_url: Vec<bool> = Vec::with_capacity(event.fields.len());
         for field in &event.fields {
             if field.location == "cookie"
                 || (field.location == "header" && !field.path.eq_ignore_ascii_case("referer"))
             {
+                field_is_url.push(false);
                 continue;
             }
-            if let Some(url) = as_url(&field.value) {
+            let url = as_url(&field.value);
+            field_is_url.push(url.is_some());
+            if let Some(url) = url {
                 urls.push((field.path.as_str(), url, true));
             }
         }
@@ -504,7 +517,10 @@ impl Analyzer {
             labelled
                 || matches!(path, "page_url" | "referrer" | "header:referer")
                 || page_sites.is_empty()
-                || url_host(url).is_some_and(|h| page_sites.contains(&site(&h)))
+                || url_host(url).is_some_and(|h| {
+                    // A page host's site is a page site by construction.
+                    page_hosts.contains(&h) || page_sites.contains(&site(&h))
+                })
         };
 
         // Values echoed from a flagged URL parameter or search: the order
@@ -567,18 +583,27 @@ impl Analyzer {
 
         // Payload values: titles, content names, button texts, search
         // fields, and any unlabelled value.
-        for field in &event.fields {
+        for (field, is_url) in event.fields.iter().zip(field_is_url) {
             if matches!(field.location.as_str(), "cookie" | "header") {
                 continue;
             }
             let value = field.value.trim();
-            if value.is_empty() || as_url(value).is_some() {
+            if value.is_empty() || is_url {
                 continue;
             }
             if !echoes.is_empty() {
-                let lower = value.to_lowercase();
+                // ASCII values (nearly all) are compared without building
+                // their lower-case copy; to_lowercase of ASCII is ASCII's.
+                let lower = (!value.is_ascii()).then(|| value.to_lowercase());
                 for (echo, rule, text) in &echoes {
-                    if *echo == lower {
+                    let same = match &lower {
+                        Some(lower) => echo == lower,
+                        None => {
+                            echo.eq_ignore_ascii_case(value)
+                                && !echo.bytes().any(|b| b.is_ascii_uppercase())
+                        }
+                    };
+                    if same {
                         flags.push(rule, text, &field.path);
                     }
                 }
@@ -720,24 +745,27 @@ impl Analyzer {
             } else {
                 last_segment(&field.path)
             };
+            // The name first: few fields are platform ids.
+            let Some(rule) = self.platform_id(name, is_cookie, &event.tracker) else {
+                continue;
+            };
             if !is_platform_id_value(&field.value) {
                 continue;
             }
-            if let Some(rule) = self.platform_id(name, is_cookie, &event.tracker) {
-                flags.push(&rule, field.value.trim(), &field.path);
-                if is_cookie {
-                    seen_cookies.push(&field.path);
-                }
+            flags.push(&rule, field.value.trim(), &field.path);
+            if is_cookie {
+                seen_cookies.push(&field.path);
             }
         }
         // Cookies the decoder did not list, and the request's own query.
         let mut cookie = |name: &str, value: &str| {
+            let Some(rule) = self.platform_id(name, true, &event.tracker) else {
+                return;
+            };
             if seen_cookies.contains(&name) || !is_platform_id_value(value) {
                 return;
             }
-            if let Some(rule) = self.platform_id(name, true, &event.tracker) {
-                flags.push(&rule, value.trim(), &format!("cookie:{name}"));
-            }
+            flags.push(&rule, value.trim(), &format!("cookie:{name}"));
         };
         if exchange.request.cookies.is_empty() {
             let pairs = exchange
@@ -757,14 +785,15 @@ impl Analyzer {
             }
         }
         if let Some(query) = split_url(&exchange.request.url).and_then(|p| p.query) {
-            for (key, value) in query_pairs(query) {
-                if !is_platform_id_value(&value) {
-                    continue;
-                }
+            // Keys first: most are no platform id, and their values need
+            // no decoding then.
+            for (raw_key, raw_value) in raw_query_pairs(query) {
+                let key = percent_decode(raw_key, true);
                 let Some(rule) = self.platform_id(&key, false, &event.tracker) else {
                     continue;
                 };
-                if event.fields.iter().any(|f| f.path == key) {
+                let value = percent_decode(raw_value, true);
+                if !is_platform_id_value(&value) || event.fields.iter().any(|f| f.path == *key) {
                     continue;
                 }
                 flags.push(&rule, value.trim(), &key);
@@ -942,14 +971,23 @@ impl RuleIndex {
         let terms = if patterns.is_empty() {
             None
         } else {
-            Some(
-                AhoCorasick::builder()
+            // A DFA is markedly faster than the NFA the builder picks for
+            // this many patterns, and small for the embedded packs (under a
+            // megabyte); a huge user rule set falls back to the NFA.
+            let dfa = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&patterns);
+            let automaton = match dfa {
+                Ok(dfa) => dfa,
+                Err(_) => AhoCorasick::builder()
                     .match_kind(MatchKind::Standard)
                     .build(&patterns)
                     .map_err(|e| BuildError {
                         message: format!("term rules: {e}"),
                     })?,
-            )
+            };
+            Some(automaton)
         };
         // Collected through a map first: a key listed twice keeps its last
         // rule, as it always has.
@@ -1067,7 +1105,8 @@ fn parameter_shape_ok(rule: &str, value: &str) -> bool {
 /// "none", other tags send `null`, `undefined`, `0` or a blank.
 fn is_platform_id_value(value: &str) -> bool {
     let v = value.trim().trim_matches('"');
-    v.bytes().filter(u8::is_ascii_alphanumeric).count() >= 6
+    // At least six: stop counting there (values can be long).
+    v.bytes().filter(u8::is_ascii_alphanumeric).nth(5).is_some()
         && !["undefined", "null", "none", "false"]
             .iter()
             .any(|word| v.eq_ignore_ascii_case(word))

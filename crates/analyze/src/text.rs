@@ -87,16 +87,19 @@ pub(crate) struct UrlParts<'a> {
 /// Splits an absolute `http(s)://` URL (or a protocol-relative `//host/…`),
 /// or returns `None` for anything else.
 pub(crate) fn split_url(url: &str) -> Option<UrlParts<'_>> {
+    // Byte searches (memchr): every separator is ASCII, so a byte index
+    // found is a character boundary. This runs for every URL-valued field.
     let trimmed = url.trim();
-    let rest = if let Some((scheme, rest)) = trimmed.split_once("://") {
+    let rest = if let Some(separator) = scheme_separator(trimmed) {
+        let scheme = trimmed.get(..separator)?;
         if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
             return None;
         }
-        rest
+        trimmed.get(separator + 3..)?
     } else {
         trimmed.strip_prefix("//")?
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority_end = memchr::memchr3(b'/', b'?', b'#', rest.as_bytes()).unwrap_or(rest.len());
     let authority = rest.get(..authority_end)?;
     let after = rest.get(authority_end..)?;
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
@@ -104,12 +107,15 @@ pub(crate) fn split_url(url: &str) -> Option<UrlParts<'_>> {
     if host.is_empty() {
         return None;
     }
-    let (before_fragment, fragment) = match after.split_once('#') {
-        Some((b, f)) => (b, Some(f)),
+    let (before_fragment, fragment) = match memchr::memchr(b'#', after.as_bytes()) {
+        Some(i) => (after.get(..i)?, Some(after.get(i + 1..)?)),
         None => (after, None),
     };
-    let (path, query) = match before_fragment.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
+    let (path, query) = match memchr::memchr(b'?', before_fragment.as_bytes()) {
+        Some(i) => (
+            before_fragment.get(..i)?,
+            Some(before_fragment.get(i + 1..)?),
+        ),
         None => (before_fragment, None),
     };
     Some(UrlParts {
@@ -118,6 +124,12 @@ pub(crate) fn split_url(url: &str) -> Option<UrlParts<'_>> {
         query,
         fragment,
     })
+}
+
+/// Where the first `://` of `text` starts.
+fn scheme_separator(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b':', bytes).find(|&i| bytes.get(i + 1..i + 3) == Some(b"//".as_slice()))
 }
 
 fn strip_port(authority: &str) -> &str {
@@ -137,15 +149,21 @@ pub(crate) fn url_host(url: &str) -> Option<String> {
 /// has an empty value; a leading `amp;` left by HTML-escaped separators is
 /// dropped (FORMATS.md §2 item 1).
 pub(crate) fn query_pairs(query: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+    raw_query_pairs(query)
+        .map(|(key, value)| (percent_decode(key, true), percent_decode(value, true)))
+        .collect()
+}
+
+/// The pairs of [`query_pairs`] before percent-decoding, for callers that
+/// decode a value only when its key is of interest.
+pub(crate) fn raw_query_pairs(query: &str) -> impl Iterator<Item = (&str, &str)> {
     query
         .split('&')
         .filter(|part| !part.is_empty())
         .map(|part| {
             let (key, value) = part.split_once('=').unwrap_or((part, ""));
-            let key = key.strip_prefix("amp;").unwrap_or(key);
-            (percent_decode(key, true), percent_decode(value, true))
+            (key.strip_prefix("amp;").unwrap_or(key), value)
         })
-        .collect()
 }
 
 /// Whether the text looks like an absolute web URL (after trimming).
@@ -338,7 +356,11 @@ pub(crate) fn is_email_shaped(value: &str) -> bool {
 /// `batch[0].context.user.email` → `email`, `dl?q` → `q`, `em.em` → `em`.
 pub(crate) fn last_segment(path: &str) -> &str {
     let trimmed = path.trim_end_matches(']');
-    let cut = trimmed.rfind(['.', '[', '?', '>']).map_or(0, |i| i + 1);
+    // Byte search: the separators are ASCII (and faster to find so).
+    let cut = trimmed
+        .bytes()
+        .rposition(|b| matches!(b, b'.' | b'[' | b'?' | b'>'))
+        .map_or(0, |i| i + 1);
     let segment = trimmed.get(cut..).unwrap_or(trimmed);
     if segment.bytes().all(|b| b.is_ascii_digit()) && cut > 0 {
         // An array index: use the name before it (`items[0]` → `items`).
