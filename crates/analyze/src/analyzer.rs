@@ -9,7 +9,7 @@ use crate::text::{
     looks_like_url, percent_decode, query_pairs, raw_query_pairs, split_url, url_host,
     write_word_string,
 };
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, MatchKind};
 use pixelscope_model::{Event, Exchange, Field, Flag, Identifier};
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
@@ -152,34 +152,37 @@ struct RuleIndex {
 
 /// Names (query keys, field names, cookie names) looked up
 /// ASCII-case-insensitively without allocating: the keys are stored
-/// ASCII-lower-cased and sorted by length, then bytes, and the probe is
-/// lower-cased byte by byte while it is compared (lower-casing keeps the
-/// length, so most comparisons are of lengths alone). Equivalent to a map
-/// lookup of `name.to_ascii_lowercase()`, but called for every field of
-/// every event.
+/// ASCII-lower-cased and grouped by length, so a probe is compared only
+/// with the few keys of its own length. Equivalent to a map lookup of
+/// `name.to_ascii_lowercase()`, but called for every field of every event.
 struct NameTable<V> {
-    entries: Vec<(String, V)>,
+    /// `by_length[n]`: the keys of `n` bytes.
+    by_length: Vec<Vec<(String, V)>>,
 }
 
 impl<V> NameTable<V> {
     /// Keys must already be ASCII-lower-cased.
     fn new(map: HashMap<String, V>) -> NameTable<V> {
-        let mut entries: Vec<(String, V)> = map.into_iter().collect();
-        entries.sort_by(|(a, _), (b, _)| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
-        NameTable { entries }
+        let mut by_length: Vec<Vec<(String, V)>> = Vec::new();
+        for (key, value) in map {
+            if by_length.len() <= key.len() {
+                by_length.resize_with(key.len() + 1, Vec::new);
+            }
+            if let Some(bucket) = by_length.get_mut(key.len()) {
+                bucket.push((key, value));
+            }
+        }
+        NameTable { by_length }
     }
 
     fn get(&self, name: &str) -> Option<&V> {
-        let probe = || name.bytes().map(|b| b.to_ascii_lowercase());
-        let index = self
-            .entries
-            .binary_search_by(|(key, _)| {
-                key.len()
-                    .cmp(&name.len())
-                    .then_with(|| key.bytes().cmp(probe()))
-            })
-            .ok()?;
-        self.entries.get(index).map(|(_, value)| value)
+        // A lower-case key equals a name ignoring ASCII case exactly when
+        // it equals the name ASCII-lower-cased.
+        self.by_length
+            .get(name.len())?
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value)
     }
 
     fn contains(&self, name: &str) -> bool {
@@ -495,17 +498,27 @@ impl Analyzer {
         .flatten()
         .chain(referer)
         .chain(labelled.map(|f| f.value.as_str()));
+        // Hosts are compared as `url_host` would return them (lower case,
+        // no trailing dot) without building that copy; `site` lower-cases
+        // and trims by itself.
+        let known_host = |hosts: &[String], host: &str| {
+            let host = host.trim_end_matches('.');
+            hosts.iter().any(|known| known.eq_ignore_ascii_case(host))
+        };
         for url in page_like {
-            let Some(host) = as_url(url).as_deref().and_then(url_host) else {
+            let Some(url) = as_url(url) else {
+                continue;
+            };
+            let Some(parts) = split_url(&url) else {
                 continue;
             };
             // The same page usually comes several ways (page URL, referrer,
             // Referer header): look its site up once.
-            if page_hosts.contains(&host) {
+            if known_host(&page_hosts, parts.host) {
                 continue;
             }
-            let site = site(&host);
-            page_hosts.push(host);
+            let site = site(parts.host);
+            page_hosts.push(parts.host.trim_end_matches('.').to_ascii_lowercase());
             if !page_sites.contains(&site) {
                 page_sites.push(site);
             }
@@ -517,9 +530,9 @@ impl Analyzer {
             labelled
                 || matches!(path, "page_url" | "referrer" | "header:referer")
                 || page_sites.is_empty()
-                || url_host(url).is_some_and(|h| {
+                || split_url(url).is_some_and(|parts| {
                     // A page host's site is a page site by construction.
-                    page_hosts.contains(&h) || page_sites.contains(&site(&h))
+                    known_host(&page_hosts, parts.host) || page_sites.contains(&site(parts.host))
                 })
         };
 
@@ -971,23 +984,18 @@ impl RuleIndex {
         let terms = if patterns.is_empty() {
             None
         } else {
-            // A DFA is markedly faster than the NFA the builder picks for
-            // this many patterns, and small for the embedded packs (under a
-            // megabyte); a huge user rule set falls back to the NFA.
-            let dfa = AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&patterns);
-            let automaton = match dfa {
-                Ok(dfa) => dfa,
-                Err(_) => AhoCorasick::builder()
+            // The builder's choice (a contiguous NFA for this many
+            // patterns): a DFA searches these short texts only ~20% faster
+            // but takes ~10 ms and ~1 MB to build, more than it saves on a
+            // 20 MB capture.
+            Some(
+                AhoCorasick::builder()
                     .match_kind(MatchKind::Standard)
                     .build(&patterns)
                     .map_err(|e| BuildError {
                         message: format!("term rules: {e}"),
                     })?,
-            };
-            Some(automaton)
+            )
         };
         // Collected through a map first: a key listed twice keeps its last
         // rule, as it always has.
@@ -1218,7 +1226,7 @@ fn recognise_field(field: &Field, out: &mut Vec<Identifier>) {
         return;
     }
     // Decoding only turns `%40` into `@`: without either there is none.
-    if !value.bytes().any(|b| b == b'@' || b == b'%') {
+    if memchr::memchr2(b'@', b'%', value.as_bytes()).is_none() {
         return;
     }
     let mut seen: Vec<String> = Vec::new();
