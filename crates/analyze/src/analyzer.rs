@@ -267,10 +267,14 @@ impl Analyzer {
         let mut matched: Vec<(usize, usize)> = Vec::new();
         for (event_index, event) in events.iter_mut().enumerate() {
             event.party = party(exchange, event);
-            recognise_identifiers(event);
+            // Every field's name (`ud[em]` → `em`), read by several rules.
+            let names: Vec<&str> = event.fields.iter().map(|f| last_segment(&f.path)).collect();
+            recognise_identifiers(&event.fields, &names, &mut event.identifiers);
             let mut flags = FlagList::from(std::mem::take(&mut event.flags));
-            self.content_flags(exchange, event, &mut flags);
-            self.linkage_flags(exchange, event, &mut flags);
+            for identifier in self.content_flags(exchange, event, &names, &mut flags) {
+                push_identifier(&mut event.identifiers, identifier);
+            }
+            self.linkage_flags(exchange, event, &names, &mut flags);
             self.policy_flags(event, &mut flags);
             event.flags = flags.into_vec();
             if !self.identities.is_empty() {
@@ -435,7 +439,16 @@ impl Analyzer {
 
     // ---- content -----------------------------------------------------------
 
-    fn content_flags(&self, exchange: &Exchange, event: &mut Event, flags: &mut FlagList) {
+    /// Adds the content flags of `event` (`names`: its fields' names) and
+    /// returns the identifiers its page addresses showed (a phone number
+    /// parameter).
+    fn content_flags(
+        &self,
+        exchange: &Exchange,
+        event: &Event,
+        names: &[&str],
+        flags: &mut FlagList,
+    ) -> Vec<Identifier> {
         let rules = &self.rules;
         let mut scratch = TermScratch::default();
         // Page addresses: every URL-valued field, then the record's own
@@ -596,7 +609,7 @@ impl Analyzer {
 
         // Payload values: titles, content names, button texts, search
         // fields, and any unlabelled value.
-        for (field, is_url) in event.fields.iter().zip(field_is_url) {
+        for ((field, is_url), name) in event.fields.iter().zip(field_is_url).zip(names) {
             if matches!(field.location.as_str(), "cookie" | "header") {
                 continue;
             }
@@ -622,8 +635,8 @@ impl Analyzer {
                 }
             }
             let property = field.property.as_deref();
-            let search_field = property == Some("search_term")
-                || rules.search_fields.contains(last_segment(&field.path));
+            let search_field =
+                property == Some("search_term") || rules.search_fields.contains(name);
             if search_field && is_search_text(value) {
                 flags.push("search.term", value, &field.path);
             }
@@ -644,9 +657,7 @@ impl Analyzer {
                 });
             }
         }
-        for identifier in new_identifiers {
-            push_identifier(&mut event.identifiers, identifier);
-        }
+        new_identifiers
     }
 
     /// Term-rule matches in `text`: `(rule, matched words)` in the order
@@ -724,7 +735,13 @@ impl Analyzer {
 
     // ---- linkage -----------------------------------------------------------
 
-    fn linkage_flags(&self, exchange: &Exchange, event: &Event, flags: &mut FlagList) {
+    fn linkage_flags(
+        &self,
+        exchange: &Exchange,
+        event: &Event,
+        names: &[&str],
+        flags: &mut FlagList,
+    ) {
         // Content the tracker received with the identity: the page (from
         // the payload, or a full Referer header of the beacon itself — a
         // page inferred from an earlier navigation was never sent), title,
@@ -751,12 +768,12 @@ impl Analyzer {
             return;
         }
         let mut seen_cookies: Vec<&str> = Vec::new();
-        for field in &event.fields {
+        for (field, segment) in event.fields.iter().zip(names) {
             let is_cookie = field.location == "cookie";
             let name = if is_cookie {
                 field.path.as_str()
             } else {
-                last_segment(&field.path)
+                segment
             };
             // The name first: few fields are platform ids.
             let Some(rule) = self.platform_id(name, is_cookie, &event.tracker) else {
@@ -1142,17 +1159,18 @@ fn push_identifier(list: &mut Vec<Identifier>, identifier: Identifier) {
 
 /// Identifiers the fields show by property, by name and by shape, and
 /// plain e-mail addresses anywhere.
-fn recognise_identifiers(event: &mut Event) {
+fn recognise_identifiers(fields: &[Field], names: &[&str], identifiers: &mut Vec<Identifier>) {
     let mut found: Vec<Identifier> = Vec::new();
-    for field in &event.fields {
-        recognise_field(field, &mut found);
+    for (field, name) in fields.iter().zip(names) {
+        recognise_field(field, name, &mut found);
     }
     for identifier in found {
-        push_identifier(&mut event.identifiers, identifier);
+        push_identifier(identifiers, identifier);
     }
 }
 
-fn recognise_field(field: &Field, out: &mut Vec<Identifier>) {
+/// `name`: the field's name, `last_segment` of its path.
+fn recognise_field(field: &Field, name: &str, out: &mut Vec<Identifier>) {
     let value = field.value.trim();
     if value.is_empty() {
         return;
@@ -1183,7 +1201,6 @@ fn recognise_field(field: &Field, out: &mut Vec<Identifier>) {
         .as_deref()
         .filter(|p| IDENTITY_PROPERTIES.contains(p));
     // The name tables are lower case: compared ASCII-case-insensitively.
-    let name = last_segment(&field.path);
     if let Some(kind) = property {
         let form = if BROWSER_ID_PROPERTIES.contains(&kind) {
             "plain"

@@ -16,14 +16,20 @@ pub(crate) const MAX_DECODE_DEPTH: usize = 3;
 /// (query and form context only). Invalid UTF-8 is replaced. Borrows
 /// `text` when there is nothing to decode, which is most values.
 pub(crate) fn percent_decode(text: &str, plus_is_space: bool) -> Cow<'_, str> {
-    if plus_is_space && text.contains('+') {
+    if plus_is_space && has_byte(text, b'+') {
         let spaced = text.replace('+', " ");
         return Cow::Owned(percent_decode_str(&spaced).decode_utf8_lossy().into_owned());
     }
-    if !text.contains('%') {
+    if !has_byte(text, b'%') {
         return Cow::Borrowed(text);
     }
     percent_decode_str(text).decode_utf8_lossy()
+}
+
+/// Whether `text` contains the ASCII byte `byte` (memchr: these checks
+/// run on every field value, some of them long).
+fn has_byte(text: &str, byte: u8) -> bool {
+    memchr::memchr(byte, text.as_bytes()).is_some()
 }
 
 /// A value and its percent-decoded forms (see [`decode_layers`]). The
@@ -57,7 +63,7 @@ pub(crate) fn decode_layers(text: &str, plus_is_space: bool) -> Layers<'_> {
     let mut decoded: Vec<String> = Vec::new();
     for _ in 0..MAX_DECODE_DEPTH {
         let current = decoded.last().map_or(text, String::as_str);
-        if !(current.contains('%') || (plus_is_space && current.contains('+'))) {
+        if !(has_byte(current, b'%') || (plus_is_space && has_byte(current, b'+'))) {
             break;
         }
         // A borrowed result is the input unchanged.
@@ -183,7 +189,7 @@ pub(crate) fn as_url(value: &str) -> Option<Cow<'_, str>> {
         return Some(Cow::Borrowed(value));
     }
     // Without a `%` there is no other layer (no `+` decoding here).
-    if !value.contains('%') {
+    if !has_byte(value, b'%') {
         return None;
     }
     decode_layers(value, false)
