@@ -6,11 +6,13 @@ use crate::report::{IdentityReport, IdentityTally};
 use crate::rules::{Rules, RulesError, Scope, Term, category_of};
 use crate::text::{
     as_url, decode_layers, find_emails, hash_form, is_email_shaped, is_phone_shaped, last_segment,
-    looks_like_url, percent_decode, query_pairs, split_url, url_host, word_string,
+    looks_like_url, percent_decode, query_pairs, raw_query_pairs, split_url, url_host,
+    write_word_string,
 };
 use aho_corasick::{AhoCorasick, MatchKind};
 use pixelscope_model::{Event, Exchange, Field, Flag, Identifier};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
@@ -142,10 +144,59 @@ struct RuleIndex {
     /// exclusion (with an empty rule name).
     phrases: Vec<Term>,
     terms: Option<AhoCorasick>,
-    parameters: HashMap<String, String>,
-    search_keys: HashSet<String>,
-    search_fields: HashSet<String>,
-    platform_ids: HashMap<String, Vec<usize>>,
+    parameters: NameTable<String>,
+    search_keys: NameTable<()>,
+    search_fields: NameTable<()>,
+    platform_ids: NameTable<Vec<usize>>,
+}
+
+/// Names (query keys, field names, cookie names) looked up
+/// ASCII-case-insensitively without allocating: the keys are stored
+/// ASCII-lower-cased and grouped by length, so a probe is compared only
+/// with the few keys of its own length. Equivalent to a map lookup of
+/// `name.to_ascii_lowercase()`, but called for every field of every event.
+struct NameTable<V> {
+    /// `by_length[n]`: the keys of `n` bytes.
+    by_length: Vec<Vec<(String, V)>>,
+}
+
+impl<V> NameTable<V> {
+    /// Keys must already be ASCII-lower-cased.
+    fn new(map: HashMap<String, V>) -> NameTable<V> {
+        let mut by_length: Vec<Vec<(String, V)>> = Vec::new();
+        for (key, value) in map {
+            if by_length.len() <= key.len() {
+                by_length.resize_with(key.len() + 1, Vec::new);
+            }
+            if let Some(bucket) = by_length.get_mut(key.len()) {
+                bucket.push((key, value));
+            }
+        }
+        NameTable { by_length }
+    }
+
+    fn get(&self, name: &str) -> Option<&V> {
+        // A lower-case key equals a name ignoring ASCII case exactly when
+        // it equals the name ASCII-lower-cased.
+        self.by_length
+            .get(name.len())?
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value)
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
+/// Reused buffers of [`Analyzer::for_each_term`], so that reading every
+/// field of an event for terms does not allocate per field.
+#[derive(Default)]
+struct TermScratch {
+    words: String,
+    /// `(start, end, term index)` of every phrase found in `words`.
+    spans: Vec<(usize, usize, usize)>,
 }
 
 /// Runs after decoding: adds identifiers, identity matches, sensitive
@@ -216,10 +267,14 @@ impl Analyzer {
         let mut matched: Vec<(usize, usize)> = Vec::new();
         for (event_index, event) in events.iter_mut().enumerate() {
             event.party = party(exchange, event);
-            recognise_identifiers(event);
+            // Every field's name (`ud[em]` → `em`), read by several rules.
+            let names: Vec<&str> = event.fields.iter().map(|f| last_segment(&f.path)).collect();
+            recognise_identifiers(&event.fields, &names, &mut event.identifiers);
             let mut flags = FlagList::from(std::mem::take(&mut event.flags));
-            self.content_flags(exchange, event, &mut flags);
-            self.linkage_flags(exchange, event, &mut flags);
+            for identifier in self.content_flags(exchange, event, &names, &mut flags) {
+                push_identifier(&mut event.identifiers, identifier);
+            }
+            self.linkage_flags(exchange, event, &names, &mut flags);
             self.policy_flags(event, &mut flags);
             event.flags = flags.into_vec();
             if !self.identities.is_empty() {
@@ -303,8 +358,8 @@ impl Analyzer {
         }
         let mut added: Vec<Identifier> = Vec::new();
         for field in &event.fields {
-            for layer in decode_layers(&field.value, plus_is_space(field)) {
-                for hit in self.index.search(&layer) {
+            for layer in decode_layers(&field.value, plus_is_space(field)).iter() {
+                for hit in self.index.search(layer) {
                     let Some(identifier) = self.identifier_for(&hit, &field.path) else {
                         continue;
                     };
@@ -384,8 +439,18 @@ impl Analyzer {
 
     // ---- content -----------------------------------------------------------
 
-    fn content_flags(&self, exchange: &Exchange, event: &mut Event, flags: &mut FlagList) {
+    /// Adds the content flags of `event` (`names`: its fields' names) and
+    /// returns the identifiers its page addresses showed (a phone number
+    /// parameter).
+    fn content_flags(
+        &self,
+        exchange: &Exchange,
+        event: &Event,
+        names: &[&str],
+        flags: &mut FlagList,
+    ) -> Vec<Identifier> {
         let rules = &self.rules;
+        let mut scratch = TermScratch::default();
         // Page addresses: every URL-valued field, then the record's own
         // referrer, the Referer header and the page URL when no field has
         // them. A page URL that page inference took from an earlier
@@ -394,43 +459,45 @@ impl Analyzer {
         // from it (an order number), never flagged itself. One taken from
         // the Referer header is flagged at `header:referer`, where the
         // bytes are.
-        let mut urls: Vec<(String, String, bool)> = Vec::new(); // (path, url, sent)
+        let mut urls: Vec<(&str, Cow<'_, str>, bool)> = Vec::new(); // (path, url, sent)
+        // Which fields hold a URL, for the payload loop below (surrounding
+        // whitespace never changes whether a value holds one).
+        let mut field_is_url: Vec<bool> = Vec::with_capacity(event.fields.len());
         for field in &event.fields {
             if field.location == "cookie"
                 || (field.location == "header" && !field.path.eq_ignore_ascii_case("referer"))
             {
+                field_is_url.push(false);
                 continue;
             }
-            if let Some(url) = as_url(&field.value) {
-                urls.push((field.path.clone(), url, true));
+            let url = as_url(&field.value);
+            field_is_url.push(url.is_some());
+            if let Some(url) = url {
+                urls.push((field.path.as_str(), url, true));
             }
         }
         let page_sent = event.page_url_from.as_deref() != Some("navigation");
+        let referer = exchange.request.header("referer");
         let record_urls = [
-            ("referrer", event.referrer.clone(), true),
-            (
-                "header:referer",
-                exchange.request.header("referer").map(str::to_owned),
-                true,
-            ),
-            ("page_url", event.page_url.clone(), page_sent),
+            ("referrer", event.referrer.as_deref(), true),
+            ("header:referer", referer, true),
+            ("page_url", event.page_url.as_deref(), page_sent),
         ];
         for (path, url, sent) in record_urls {
             let Some(url) = url.filter(|u| split_url(u).is_some()) else {
                 continue;
             };
             if !urls.iter().any(|(_, u, _)| *u == url) {
-                urls.push((path.to_owned(), url, sent));
+                urls.push((path, Cow::Borrowed(url), sent));
             }
         }
 
-        // Values echoed from a flagged URL parameter or search: the order
-        // number copied into a conversion, the search term into `el`.
         // A URL is read as a page address (search terms, personal
         // parameters) when the decoder labelled it so, or when it is on the
         // site of a known page; other URLs (scripts, images, ad servers) are
         // only read for sensitive terms.
-        let mut page_sites: HashSet<String> = HashSet::new();
+        let mut page_sites: Vec<String> = Vec::new();
+        let mut page_hosts: Vec<String> = Vec::new();
         let labelled = event
             .fields
             .iter()
@@ -442,11 +509,31 @@ impl Analyzer {
         ]
         .into_iter()
         .flatten()
-        .chain(exchange.request.header("referer"))
+        .chain(referer)
         .chain(labelled.map(|f| f.value.as_str()));
+        // Hosts are compared as `url_host` would return them (lower case,
+        // no trailing dot) without building that copy; `site` lower-cases
+        // and trims by itself.
+        let known_host = |hosts: &[String], host: &str| {
+            let host = host.trim_end_matches('.');
+            hosts.iter().any(|known| known.eq_ignore_ascii_case(host))
+        };
         for url in page_like {
-            if let Some(host) = as_url(url).as_deref().and_then(url_host) {
-                page_sites.insert(site(&host));
+            let Some(url) = as_url(url) else {
+                continue;
+            };
+            let Some(parts) = split_url(&url) else {
+                continue;
+            };
+            // The same page usually comes several ways (page URL, referrer,
+            // Referer header): look its site up once.
+            if known_host(&page_hosts, parts.host) {
+                continue;
+            }
+            let site = site(parts.host);
+            page_hosts.push(parts.host.trim_end_matches('.').to_ascii_lowercase());
+            if !page_sites.contains(&site) {
+                page_sites.push(site);
             }
         }
         let is_page_address = |path: &str, url: &str| {
@@ -456,12 +543,15 @@ impl Analyzer {
             labelled
                 || matches!(path, "page_url" | "referrer" | "header:referer")
                 || page_sites.is_empty()
-                || url_host(url).is_some_and(|h| page_sites.contains(&site(&h)))
+                || split_url(url).is_some_and(|parts| {
+                    // A page host's site is a page site by construction.
+                    known_host(&page_hosts, parts.host) || page_sites.contains(&site(parts.host))
+                })
         };
 
         // Values echoed from a flagged URL parameter or search: the order
         // number copied into a conversion, the search term into `el`.
-        let mut echoes: Vec<(String, String, String)> = Vec::new(); // (lower value, rule, text)
+        let mut echoes: Vec<(String, &str, String)> = Vec::new(); // (lower value, rule, text)
         let mut new_identifiers: Vec<Identifier> = Vec::new();
         for (path, url, sent) in &urls {
             let Some(parts) = split_url(url) else {
@@ -472,42 +562,38 @@ impl Analyzer {
             if let Some(fragment) = parts.fragment.filter(|f| f.contains('=')) {
                 pairs.extend(query_pairs(fragment));
             }
-            let mut text = percent_decode(parts.path, false);
+            // The words of the address (path and decoded query values),
+            // read for terms only when the tracker received it.
+            let mut text = if *sent {
+                percent_decode(parts.path, false).into_owned()
+            } else {
+                String::new()
+            };
             for (key, value) in &pairs {
-                let key_lower = key.to_ascii_lowercase();
                 let value = value.trim();
-                text.push(' ');
-                text.push_str(
-                    decode_layers(value, true)
-                        .last()
-                        .map_or(value, String::as_str),
-                );
-                if value.is_empty() {
+                if *sent {
+                    text.push(' ');
+                    text.push_str(decode_layers(value, true).last());
+                }
+                if value.is_empty() || !page_address {
                     continue;
                 }
-                if !page_address {
-                    continue;
-                }
-                if rules.search_keys.contains(&key_lower) && is_search_text(value) {
+                if rules.search_keys.contains(key) && is_search_text(value) {
                     if *sent {
                         flags.push("search.term", value, path);
                     }
-                    echoes.push((
-                        value.to_lowercase(),
-                        "search.term".to_owned(),
-                        value.to_owned(),
-                    ));
+                    echoes.push((value.to_lowercase(), "search.term", value.to_owned()));
                 }
                 if let Some(rule) = rules
                     .parameters
-                    .get(&key_lower)
+                    .get(key)
                     .filter(|rule| parameter_shape_ok(rule, value))
                 {
                     if *sent {
                         flags.push(rule, value, path);
                     }
                     if value.chars().filter(|c| c.is_alphanumeric()).count() >= 4 {
-                        echoes.push((value.to_lowercase(), rule.clone(), value.to_owned()));
+                        echoes.push((value.to_lowercase(), rule, value.to_owned()));
                     }
                     if *sent && rule == "url-parameter.phone" && is_phone_shaped(value) {
                         new_identifiers.push(plain_identifier("phone", value, path));
@@ -515,32 +601,42 @@ impl Analyzer {
                 }
             }
             if *sent {
-                for (rule, matched) in self.match_terms(&text) {
-                    flags.push(&rule, &matched, path);
-                }
+                self.for_each_term(&text, &mut scratch, |rule, matched| {
+                    flags.push(rule, matched, path);
+                });
             }
         }
 
         // Payload values: titles, content names, button texts, search
         // fields, and any unlabelled value.
-        for field in &event.fields {
+        for ((field, is_url), name) in event.fields.iter().zip(field_is_url).zip(names) {
             if matches!(field.location.as_str(), "cookie" | "header") {
                 continue;
             }
             let value = field.value.trim();
-            if value.is_empty() || as_url(value).is_some() {
+            if value.is_empty() || is_url {
                 continue;
             }
-            let lower = value.to_lowercase();
-            for (echo, rule, text) in &echoes {
-                if *echo == lower {
-                    flags.push(rule, text, &field.path);
+            if !echoes.is_empty() {
+                // ASCII values (nearly all) are compared without building
+                // their lower-case copy; to_lowercase of ASCII is ASCII's.
+                let lower = (!value.is_ascii()).then(|| value.to_lowercase());
+                for (echo, rule, text) in &echoes {
+                    let same = match &lower {
+                        Some(lower) => echo == lower,
+                        None => {
+                            echo.eq_ignore_ascii_case(value)
+                                && !echo.bytes().any(|b| b.is_ascii_uppercase())
+                        }
+                    };
+                    if same {
+                        flags.push(rule, text, &field.path);
+                    }
                 }
             }
             let property = field.property.as_deref();
-            let name = last_segment(&field.path).to_ascii_lowercase();
             let search_field =
-                property == Some("search_term") || rules.search_fields.contains(&name);
+                property == Some("search_term") || rules.search_fields.contains(name);
             if search_field && is_search_text(value) {
                 flags.push("search.term", value, &field.path);
             }
@@ -548,35 +644,39 @@ impl Analyzer {
             if !readable || value.starts_with('{') || value.starts_with('[') {
                 continue;
             }
-            let decoded = decode_layers(value, plus_is_space(field))
-                .pop()
-                .unwrap_or_default();
-            for (rule, matched) in self.match_terms(&decoded) {
-                flags.push(&rule, &matched, &field.path);
-            }
+            let layers = decode_layers(value, plus_is_space(field));
+            self.for_each_term(layers.last(), &mut scratch, |rule, matched| {
+                flags.push(rule, matched, &field.path);
+            });
         }
         if let Some(title) = &event.page_title {
             let carried = event.fields.iter().any(|f| f.value.trim() == title.trim());
             if !carried {
-                for (rule, matched) in self.match_terms(title) {
-                    flags.push(&rule, &matched, "page_title");
-                }
+                self.for_each_term(title, &mut scratch, |rule, matched| {
+                    flags.push(rule, matched, "page_title");
+                });
             }
         }
-        for identifier in new_identifiers {
-            push_identifier(&mut event.identifiers, identifier);
-        }
+        new_identifiers
     }
 
-    /// Term-rule matches in `text`: `(rule, matched words)`, longest match
-    /// only where one phrase contains another.
-    fn match_terms(&self, text: &str) -> Vec<(String, String)> {
+    /// Term-rule matches in `text`: `(rule, matched words)` in the order
+    /// found, longest match only where one phrase contains another. The
+    /// same pair can come more than once (callers keep the first).
+    fn for_each_term(
+        &self,
+        text: &str,
+        scratch: &mut TermScratch,
+        mut emit: impl FnMut(&str, &str),
+    ) {
         let Some(automaton) = &self.rules.terms else {
-            return Vec::new();
+            return;
         };
-        let words = word_string(text);
-        let mut spans: Vec<(usize, usize, usize)> = Vec::new(); // (start, end, term index)
-        for m in automaton.find_overlapping_iter(&words) {
+        write_word_string(text, &mut scratch.words);
+        let words = scratch.words.as_str();
+        let spans = &mut scratch.spans;
+        spans.clear();
+        for m in automaton.find_overlapping_iter(words) {
             let term_index = m.pattern().as_usize();
             let Some(term) = self.rules.phrases.get(term_index) else {
                 continue;
@@ -600,8 +700,7 @@ impl Analyzer {
                 .get(index)
                 .is_some_and(|t| t.rule.is_empty())
         };
-        let mut out: Vec<(String, String)> = Vec::new();
-        for (start, end, term_index) in &spans {
+        for (start, end, term_index) in spans.iter() {
             // A term inside a longer term, or inside (or equal to) an
             // `[exclude]` phrase, does not fire on its own.
             let covered = spans.iter().any(|(s, e, other)| {
@@ -617,17 +716,32 @@ impl Analyzer {
             else {
                 continue;
             };
-            let pair = (term.rule.clone(), matched.to_owned());
+            emit(&term.rule, matched);
+        }
+    }
+
+    /// [`Analyzer::for_each_term`] collected, without repeated pairs.
+    #[cfg(test)]
+    fn match_terms(&self, text: &str) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        self.for_each_term(text, &mut TermScratch::default(), |rule, matched| {
+            let pair = (rule.to_owned(), matched.to_owned());
             if !out.contains(&pair) {
                 out.push(pair);
             }
-        }
+        });
         out
     }
 
     // ---- linkage -----------------------------------------------------------
 
-    fn linkage_flags(&self, exchange: &Exchange, event: &Event, flags: &mut FlagList) {
+    fn linkage_flags(
+        &self,
+        exchange: &Exchange,
+        event: &Event,
+        names: &[&str],
+        flags: &mut FlagList,
+    ) {
         // Content the tracker received with the identity: the page (from
         // the payload, or a full Referer header of the beacon itself — a
         // page inferred from an earlier navigation was never sent), title,
@@ -653,61 +767,66 @@ impl Analyzer {
         if !has_content {
             return;
         }
-        let mut seen_cookies: HashSet<String> = HashSet::new();
-        for field in &event.fields {
+        let mut seen_cookies: Vec<&str> = Vec::new();
+        for (field, segment) in event.fields.iter().zip(names) {
             let is_cookie = field.location == "cookie";
             let name = if is_cookie {
                 field.path.as_str()
             } else {
-                last_segment(&field.path)
+                segment
+            };
+            // The name first: few fields are platform ids.
+            let Some(rule) = self.platform_id(name, is_cookie, &event.tracker) else {
+                continue;
             };
             if !is_platform_id_value(&field.value) {
                 continue;
             }
-            if let Some(rule) = self.platform_id(name, is_cookie, &event.tracker) {
-                flags.push(&rule, field.value.trim(), &field.path);
-                if is_cookie {
-                    seen_cookies.insert(field.path.clone());
-                }
+            flags.push(&rule, field.value.trim(), &field.path);
+            if is_cookie {
+                seen_cookies.push(&field.path);
             }
         }
         // Cookies the decoder did not list, and the request's own query.
-        let cookie_header: Vec<(String, String)> = if exchange.request.cookies.is_empty() {
-            exchange
+        let mut cookie = |name: &str, value: &str| {
+            let Some(rule) = self.platform_id(name, true, &event.tracker) else {
+                return;
+            };
+            if seen_cookies.contains(&name) || !is_platform_id_value(value) {
+                return;
+            }
+            flags.push(&rule, value.trim(), &format!("cookie:{name}"));
+        };
+        if exchange.request.cookies.is_empty() {
+            let pairs = exchange
                 .request
                 .headers
                 .iter()
                 .filter(|h| h.name.eq_ignore_ascii_case("cookie"))
-                .flat_map(|h| h.value.split(';'))
-                .map(|pair| {
-                    let (n, v) = pair.trim().split_once('=').unwrap_or((pair.trim(), ""));
-                    (n.to_owned(), v.to_owned())
-                })
-                .collect()
-        } else {
-            exchange
-                .request
-                .cookies
-                .iter()
-                .map(|c| (c.name.clone(), c.value.clone()))
-                .collect()
-        };
-        for (name, value) in cookie_header {
-            if seen_cookies.contains(&name) || !is_platform_id_value(&value) {
-                continue;
+                .flat_map(|h| h.value.split(';'));
+            for pair in pairs {
+                let pair = pair.trim();
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                cookie(name, value);
             }
-            if let Some(rule) = self.platform_id(&name, true, &event.tracker) {
-                flags.push(&rule, value.trim(), &format!("cookie:{name}"));
+        } else {
+            for c in &exchange.request.cookies {
+                cookie(&c.name, &c.value);
             }
         }
         if let Some(query) = split_url(&exchange.request.url).and_then(|p| p.query) {
-            for (key, value) in query_pairs(query) {
-                if event.fields.iter().any(|f| f.path == key) || !is_platform_id_value(&value) {
+            // Keys first: most are no platform id, and their values need
+            // no decoding then.
+            for (raw_key, raw_value) in raw_query_pairs(query) {
+                let key = percent_decode(raw_key, true);
+                let Some(rule) = self.platform_id(&key, false, &event.tracker) else {
+                    continue;
+                };
+                let value = percent_decode(raw_value, true);
+                if !is_platform_id_value(&value) || event.fields.iter().any(|f| f.path == *key) {
                     continue;
                 }
-                if let Some(rule) = self.platform_id(&key, false, &event.tracker) {
-                    flags.push(&rule, value.trim(), &key);
-                }
+                flags.push(&rule, value.trim(), &key);
             }
         }
     }
@@ -715,7 +834,7 @@ impl Analyzer {
     /// The linkage rule for a cookie or parameter name, if it is a
     /// platform identity here.
     fn platform_id(&self, name: &str, is_cookie: bool, tracker: &str) -> Option<String> {
-        let candidates = self.rules.platform_ids.get(&name.to_ascii_lowercase())?;
+        let candidates = self.rules.platform_ids.get(name)?;
         candidates.iter().find_map(|index| {
             let id = self.rules.rules.platform_ids.get(*index)?;
             let scope_ok = match id.scope {
@@ -882,6 +1001,10 @@ impl RuleIndex {
         let terms = if patterns.is_empty() {
             None
         } else {
+            // The builder's choice (a contiguous NFA for this many
+            // patterns): a DFA searches these short texts only ~20% faster
+            // but takes ~10 ms and ~1 MB to build, more than it saves on a
+            // 20 MB capture.
             Some(
                 AhoCorasick::builder()
                     .match_kind(MatchKind::Standard)
@@ -891,13 +1014,20 @@ impl RuleIndex {
                     })?,
             )
         };
-        let parameters = rules
-            .parameters
-            .iter()
-            .map(|(rule, key)| (key.clone(), rule.clone()))
-            .collect();
-        let search_keys = rules.search_keys.iter().cloned().collect();
-        let search_fields = rules.search_fields.iter().cloned().collect();
+        // Collected through a map first: a key listed twice keeps its last
+        // rule, as it always has.
+        let parameters = NameTable::new(
+            rules
+                .parameters
+                .iter()
+                .map(|(rule, key)| (key.clone(), rule.clone()))
+                .collect(),
+        );
+        let name_set = |names: &[String]| {
+            NameTable::new(names.iter().map(|name| (name.clone(), ())).collect())
+        };
+        let search_keys = name_set(&rules.search_keys);
+        let search_fields = name_set(&rules.search_fields);
         let mut platform_ids: HashMap<String, Vec<usize>> = HashMap::new();
         for (index, id) in rules.platform_ids.iter().enumerate() {
             platform_ids
@@ -912,7 +1042,7 @@ impl RuleIndex {
             parameters,
             search_keys,
             search_fields,
-            platform_ids,
+            platform_ids: NameTable::new(platform_ids),
         })
     }
 }
@@ -931,14 +1061,19 @@ impl FlagList {
         if text.is_empty() {
             return;
         }
-        let flag = Flag {
-            category: category_of(rule).to_owned(),
-            rule: rule.to_owned(),
-            text: text.to_owned(),
-            path: path.to_owned(),
-        };
-        if !self.list.contains(&flag) {
-            self.list.push(flag);
+        let category = category_of(rule);
+        // Compared before the flag is built: most pushes are repeats.
+        let present = self
+            .list
+            .iter()
+            .any(|f| f.rule == rule && f.text == text && f.path == path && f.category == category);
+        if !present {
+            self.list.push(Flag {
+                category: category.to_owned(),
+                rule: rule.to_owned(),
+                text: text.to_owned(),
+                path: path.to_owned(),
+            });
         }
     }
 
@@ -995,11 +1130,11 @@ fn parameter_shape_ok(rule: &str, value: &str) -> bool {
 /// "none", other tags send `null`, `undefined`, `0` or a blank.
 fn is_platform_id_value(value: &str) -> bool {
     let v = value.trim().trim_matches('"');
-    v.chars().filter(|c| c.is_ascii_alphanumeric()).count() >= 6
-        && !matches!(
-            v.to_ascii_lowercase().as_str(),
-            "undefined" | "null" | "none" | "false"
-        )
+    // At least six: stop counting there (values can be long).
+    v.bytes().filter(u8::is_ascii_alphanumeric).nth(5).is_some()
+        && !["undefined", "null", "none", "false"]
+            .iter()
+            .any(|word| v.eq_ignore_ascii_case(word))
 }
 
 fn plain_identifier(kind: &str, value: &str, path: &str) -> Identifier {
@@ -1024,17 +1159,18 @@ fn push_identifier(list: &mut Vec<Identifier>, identifier: Identifier) {
 
 /// Identifiers the fields show by property, by name and by shape, and
 /// plain e-mail addresses anywhere.
-fn recognise_identifiers(event: &mut Event) {
+fn recognise_identifiers(fields: &[Field], names: &[&str], identifiers: &mut Vec<Identifier>) {
     let mut found: Vec<Identifier> = Vec::new();
-    for field in &event.fields {
-        recognise_field(field, &mut found);
+    for (field, name) in fields.iter().zip(names) {
+        recognise_field(field, name, &mut found);
     }
     for identifier in found {
-        push_identifier(&mut event.identifiers, identifier);
+        push_identifier(identifiers, identifier);
     }
 }
 
-fn recognise_field(field: &Field, out: &mut Vec<Identifier>) {
+/// `name`: the field's name, `last_segment` of its path.
+fn recognise_field(field: &Field, name: &str, out: &mut Vec<Identifier>) {
     let value = field.value.trim();
     if value.is_empty() {
         return;
@@ -1064,7 +1200,7 @@ fn recognise_field(field: &Field, out: &mut Vec<Identifier>) {
         .property
         .as_deref()
         .filter(|p| IDENTITY_PROPERTIES.contains(p));
-    let name = last_segment(&field.path).to_ascii_lowercase();
+    // The name tables are lower case: compared ASCII-case-insensitively.
     if let Some(kind) = property {
         let form = if BROWSER_ID_PROPERTIES.contains(&kind) {
             "plain"
@@ -1078,7 +1214,10 @@ fn recognise_field(field: &Field, out: &mut Vec<Identifier>) {
             path: field.path.clone(),
             matched: None,
         });
-    } else if let Some((_, kind)) = STRONG_NAMES.iter().find(|(n, _)| *n == name) {
+    } else if let Some((_, kind)) = STRONG_NAMES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+    {
         let form = hash_form(value);
         let plain_ok = match *kind {
             "email" => is_email_shaped(value),
@@ -1089,7 +1228,10 @@ fn recognise_field(field: &Field, out: &mut Vec<Identifier>) {
         if form.is_some() || plain_ok {
             out.push(plain_or(form, kind, value, &field.path));
         }
-    } else if let Some((_, kind)) = WEAK_NAMES.iter().find(|(n, _)| *n == name) {
+    } else if let Some((_, kind)) = WEAK_NAMES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+    {
         if let Some(form) = hash_form(value) {
             out.push(plain_or(Some(form), kind, value, &field.path));
         } else if *kind == "email" && is_email_shaped(value) {
@@ -1100,9 +1242,13 @@ fn recognise_field(field: &Field, out: &mut Vec<Identifier>) {
     if field.location == "cookie" {
         return;
     }
+    // Decoding only turns `%40` into `@`: without either there is none.
+    if memchr::memchr2(b'@', b'%', value.as_bytes()).is_none() {
+        return;
+    }
     let mut seen: Vec<String> = Vec::new();
-    for layer in decode_layers(value, plus_is_space(field)) {
-        for (start, end) in find_emails(&layer) {
+    for layer in decode_layers(value, plus_is_space(field)).iter() {
+        for (start, end) in find_emails(layer) {
             let Some(email) = layer.get(start..end) else {
                 continue;
             };

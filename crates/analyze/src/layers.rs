@@ -70,8 +70,8 @@ impl Collector {
         if self.full() {
             return;
         }
-        for layer in decode_layers(text, plus_is_space) {
-            self.push(path, &layer);
+        for layer in decode_layers(text, plus_is_space).iter() {
+            self.push(path, layer);
             if depth >= MAX_NESTING {
                 continue;
             }
@@ -113,7 +113,7 @@ impl Collector {
         for line in text.lines() {
             for (key, value) in query_pairs(line) {
                 let path = if prefix.is_empty() {
-                    key
+                    key.into_owned()
                 } else {
                     format!("{prefix}.{key}")
                 };

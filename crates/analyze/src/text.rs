@@ -6,39 +6,79 @@
 //! half-encoded, so every helper returns what it could read and never fails.
 
 use percent_encoding::percent_decode_str;
+use std::borrow::Cow;
 
 /// How many times a value is percent-decoded at most (FORMATS.md §2 item 2:
 /// some vendors encode twice; three layers covers every case seen).
 pub(crate) const MAX_DECODE_DEPTH: usize = 3;
 
 /// Percent-decodes `text` once; `+` becomes a space when `plus_is_space`
-/// (query and form context only). Invalid UTF-8 is replaced.
-pub(crate) fn percent_decode(text: &str, plus_is_space: bool) -> String {
-    if plus_is_space && text.contains('+') {
+/// (query and form context only). Invalid UTF-8 is replaced. Borrows
+/// `text` when there is nothing to decode, which is most values.
+pub(crate) fn percent_decode(text: &str, plus_is_space: bool) -> Cow<'_, str> {
+    if plus_is_space && has_byte(text, b'+') {
         let spaced = text.replace('+', " ");
-        return percent_decode_str(&spaced).decode_utf8_lossy().into_owned();
+        return Cow::Owned(percent_decode_str(&spaced).decode_utf8_lossy().into_owned());
     }
-    percent_decode_str(text).decode_utf8_lossy().into_owned()
+    if !has_byte(text, b'%') {
+        return Cow::Borrowed(text);
+    }
+    percent_decode_str(text).decode_utf8_lossy()
+}
+
+/// Whether `text` contains the ASCII byte `byte` (memchr: these checks
+/// run on every field value, some of them long).
+fn has_byte(text: &str, byte: u8) -> bool {
+    memchr::memchr(byte, text.as_bytes()).is_some()
+}
+
+/// A value and its percent-decoded forms (see [`decode_layers`]). The
+/// value itself is borrowed, so a value without escapes costs nothing.
+pub(crate) struct Layers<'a> {
+    original: &'a str,
+    decoded: Vec<String>,
+}
+
+impl<'a> Layers<'a> {
+    /// Every layer, the value itself first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.original).chain(self.decoded.iter().map(String::as_str))
+    }
+
+    /// The most decoded layer (the value itself when nothing decodes).
+    pub(crate) fn last(&self) -> &str {
+        self.decoded.last().map_or(self.original, String::as_str)
+    }
+
+    /// The decoded layers only, without the value itself.
+    pub(crate) fn into_decoded(self) -> Vec<String> {
+        self.decoded
+    }
 }
 
 /// `text` and its percent-decoded forms, each layer decoded once more,
 /// while decoding still changes something (at most [`MAX_DECODE_DEPTH`]
-/// decodings). The first element is always `text` itself.
-pub(crate) fn decode_layers(text: &str, plus_is_space: bool) -> Vec<String> {
-    let mut layers = vec![text.to_owned()];
-    let mut current = text.to_owned();
+/// decodings). The first layer is always `text` itself.
+pub(crate) fn decode_layers(text: &str, plus_is_space: bool) -> Layers<'_> {
+    let mut decoded: Vec<String> = Vec::new();
     for _ in 0..MAX_DECODE_DEPTH {
-        if !(current.contains('%') || (plus_is_space && current.contains('+'))) {
+        let current = decoded.last().map_or(text, String::as_str);
+        if !(has_byte(current, b'%') || (plus_is_space && has_byte(current, b'+'))) {
             break;
         }
-        let next = percent_decode(&current, plus_is_space);
+        // A borrowed result is the input unchanged.
+        let Cow::Owned(next) = percent_decode(current, plus_is_space) else {
+            break;
+        };
         if next == current {
             break;
         }
-        layers.push(next.clone());
-        current = next;
+        decoded.push(next);
     }
-    layers
+    Layers {
+        original: text,
+        decoded,
+    }
 }
 
 /// The parts of an absolute URL.
@@ -53,16 +93,19 @@ pub(crate) struct UrlParts<'a> {
 /// Splits an absolute `http(s)://` URL (or a protocol-relative `//host/…`),
 /// or returns `None` for anything else.
 pub(crate) fn split_url(url: &str) -> Option<UrlParts<'_>> {
+    // Byte searches (memchr): every separator is ASCII, so a byte index
+    // found is a character boundary. This runs for every URL-valued field.
     let trimmed = url.trim();
-    let rest = if let Some((scheme, rest)) = trimmed.split_once("://") {
+    let rest = if let Some(separator) = scheme_separator(trimmed) {
+        let scheme = trimmed.get(..separator)?;
         if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
             return None;
         }
-        rest
+        trimmed.get(separator + 3..)?
     } else {
         trimmed.strip_prefix("//")?
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority_end = memchr::memchr3(b'/', b'?', b'#', rest.as_bytes()).unwrap_or(rest.len());
     let authority = rest.get(..authority_end)?;
     let after = rest.get(authority_end..)?;
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
@@ -70,12 +113,15 @@ pub(crate) fn split_url(url: &str) -> Option<UrlParts<'_>> {
     if host.is_empty() {
         return None;
     }
-    let (before_fragment, fragment) = match after.split_once('#') {
-        Some((b, f)) => (b, Some(f)),
+    let (before_fragment, fragment) = match memchr::memchr(b'#', after.as_bytes()) {
+        Some(i) => (after.get(..i)?, Some(after.get(i + 1..)?)),
         None => (after, None),
     };
-    let (path, query) = match before_fragment.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
+    let (path, query) = match memchr::memchr(b'?', before_fragment.as_bytes()) {
+        Some(i) => (
+            before_fragment.get(..i)?,
+            Some(before_fragment.get(i + 1..)?),
+        ),
         None => (before_fragment, None),
     };
     Some(UrlParts {
@@ -84,6 +130,12 @@ pub(crate) fn split_url(url: &str) -> Option<UrlParts<'_>> {
         query,
         fragment,
     })
+}
+
+/// Where the first `://` of `text` starts.
+fn scheme_separator(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b':', bytes).find(|&i| bytes.get(i + 1..i + 3) == Some(b"//".as_slice()))
 }
 
 fn strip_port(authority: &str) -> &str {
@@ -99,33 +151,52 @@ pub(crate) fn url_host(url: &str) -> Option<String> {
 }
 
 /// Key/value pairs of a query string or form body, percent-decoded with
-/// `+` as space. A key without `=` has an empty value; a leading `amp;`
-/// left by HTML-escaped separators is dropped (FORMATS.md §2 item 1).
-pub(crate) fn query_pairs(query: &str) -> Vec<(String, String)> {
+/// `+` as space (borrowed when nothing needed decoding). A key without `=`
+/// has an empty value; a leading `amp;` left by HTML-escaped separators is
+/// dropped (FORMATS.md §2 item 1).
+pub(crate) fn query_pairs(query: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+    raw_query_pairs(query)
+        .map(|(key, value)| (percent_decode(key, true), percent_decode(value, true)))
+        .collect()
+}
+
+/// The pairs of [`query_pairs`] before percent-decoding, for callers that
+/// decode a value only when its key is of interest.
+pub(crate) fn raw_query_pairs(query: &str) -> impl Iterator<Item = (&str, &str)> {
     query
         .split('&')
         .filter(|part| !part.is_empty())
         .map(|part| {
             let (key, value) = part.split_once('=').unwrap_or((part, ""));
-            let key = key.strip_prefix("amp;").unwrap_or(key);
-            (percent_decode(key, true), percent_decode(value, true))
+            (key.strip_prefix("amp;").unwrap_or(key), value)
         })
-        .collect()
 }
 
 /// Whether the text looks like an absolute web URL (after trimming).
 pub(crate) fn looks_like_url(text: &str) -> bool {
-    let t = text.trim_start();
-    let lower = t.get(..8).unwrap_or(t).to_ascii_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://")
+    let t = text.trim_start().as_bytes();
+    let starts = |prefix: &[u8]| {
+        t.get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+    };
+    starts(b"http://") || starts(b"https://")
 }
 
 /// The URL inside a value: the value itself when it is a URL, else its
 /// first percent-decoded layer that is one (`https%3A%2F%2F…`).
-pub(crate) fn as_url(value: &str) -> Option<String> {
+pub(crate) fn as_url(value: &str) -> Option<Cow<'_, str>> {
+    if looks_like_url(value) {
+        return Some(Cow::Borrowed(value));
+    }
+    // Without a `%` there is no other layer (no `+` decoding here).
+    if !has_byte(value, b'%') {
+        return None;
+    }
     decode_layers(value, false)
+        .into_decoded()
         .into_iter()
         .find(|layer| looks_like_url(layer))
+        .map(Cow::Owned)
 }
 
 /// Lower-cased words of `text` joined by single spaces, with a space at
@@ -134,10 +205,26 @@ pub(crate) fn as_url(value: &str) -> Option<String> {
 /// everything else (punctuation, `-`, `_`, `/`, `+`) separates words.
 pub(crate) fn word_string(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
+    write_word_string(text, &mut out);
+    out
+}
+
+/// [`word_string`] into a reused buffer (cleared first).
+pub(crate) fn write_word_string(text: &str, out: &mut String) {
+    out.clear();
     out.push(' ');
     let mut in_word = false;
     for c in text.chars() {
-        if c.is_alphanumeric() {
+        if c.is_ascii() {
+            // The common case, without the Unicode tables.
+            if c.is_ascii_alphanumeric() {
+                out.push(c.to_ascii_lowercase());
+                in_word = true;
+            } else if in_word {
+                out.push(' ');
+                in_word = false;
+            }
+        } else if c.is_alphanumeric() {
             out.extend(c.to_lowercase());
             in_word = true;
         } else if in_word {
@@ -148,7 +235,6 @@ pub(crate) fn word_string(text: &str) -> String {
     if in_word {
         out.push(' ');
     }
-    out
 }
 
 /// The hash algorithm a value's shape suggests (FORMATS.md §2.1), or
@@ -276,7 +362,11 @@ pub(crate) fn is_email_shaped(value: &str) -> bool {
 /// `batch[0].context.user.email` → `email`, `dl?q` → `q`, `em.em` → `em`.
 pub(crate) fn last_segment(path: &str) -> &str {
     let trimmed = path.trim_end_matches(']');
-    let cut = trimmed.rfind(['.', '[', '?', '>']).map_or(0, |i| i + 1);
+    // Byte search: the separators are ASCII (and faster to find so).
+    let cut = trimmed
+        .bytes()
+        .rposition(|b| matches!(b, b'.' | b'[' | b'?' | b'>'))
+        .map_or(0, |i| i + 1);
     let segment = trimmed.get(cut..).unwrap_or(trimmed);
     if segment.bytes().all(|b| b.is_ascii_digit()) && cut > 0 {
         // An array index: use the name before it (`items[0]` → `items`).
@@ -292,8 +382,12 @@ mod tests {
     #[test]
     fn layers_stop_when_decoding_changes_nothing() {
         let layers = decode_layers("m%3D%255Btest%252540test.com%255D", false);
-        assert_eq!(layers.last().map(String::as_str), Some("m=[test@test.com]"));
-        assert_eq!(decode_layers("plain", true), vec!["plain".to_owned()]);
+        assert_eq!(layers.last(), "m=[test@test.com]");
+        assert_eq!(layers.iter().count(), 4);
+        assert_eq!(
+            decode_layers("plain", true).iter().collect::<Vec<_>>(),
+            vec!["plain"]
+        );
     }
 
     #[test]
