@@ -21,6 +21,42 @@ use pixelscope_model::{
 };
 use std::io::Write;
 
+/// Records whose strings add up to more than this are not built in memory:
+/// escaping can make a string six times longer (`\u0000`), so a 16 MiB
+/// body field would need a buffer of ~100 MB, kept for the rest of the run.
+/// They are streamed through serde_json instead, which gives the same bytes.
+const LARGE_RECORD: usize = 256 * 1024;
+
+/// Whether `e` is too large to build in a buffer (see [`LARGE_RECORD`]).
+pub fn is_large(e: &Event) -> bool {
+    let fields: usize = e.fields.iter().map(|f| f.path.len() + f.value.len()).sum();
+    let identifiers: usize = e
+        .identifiers
+        .iter()
+        .map(|i| i.value.len() + i.path.len())
+        .sum();
+    let flags: usize = e.flags.iter().map(|f| f.text.len() + f.path.len()).sum();
+    e.request.url.len() + fields + identifiers + flags > LARGE_RECORD
+}
+
+/// Writes `event` (no newline) to `out`: large records streamed, the rest
+/// built in `buf` (reused between records) and written in one call.
+pub fn write_event(
+    out: &mut impl Write,
+    buf: &mut Vec<u8>,
+    e: &Event,
+    suffix: &[u8],
+) -> std::io::Result<()> {
+    if is_large(e) {
+        serde_json::to_writer(&mut *out, e).map_err(std::io::Error::from)?;
+        return out.write_all(suffix);
+    }
+    buf.clear();
+    event(buf, e);
+    buf.extend_from_slice(suffix);
+    out.write_all(buf)
+}
+
 /// Appends `event` as one compact JSON object (no newline).
 pub fn event(out: &mut Vec<u8>, e: &Event) {
     out.extend_from_slice(b"{\"schema\":");
@@ -279,6 +315,21 @@ mod tests {
         let mut out = Vec::new();
         event(&mut out, e);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_large_record_is_streamed_with_the_same_bytes_and_no_large_buffer() {
+        // A decompression bomb's body as a field: 1 MiB of NUL escapes to 6 MiB.
+        let e = event_with_text(&"\0".repeat(1 << 20));
+        assert!(is_large(&e));
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        write_event(&mut out, &mut buf, &e, b"\n").unwrap();
+        let mut expected = serde_json::to_vec(&e).unwrap();
+        expected.push(b'\n');
+        assert!(out == expected, "streamed bytes differ from serde_json");
+        assert_eq!(buf.capacity(), 0, "the reusable buffer must not grow");
+        assert!(!is_large(&event_with_text("short")));
     }
 
     fn same_as_serde(e: &Event) {

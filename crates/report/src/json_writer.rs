@@ -3,6 +3,7 @@
 //! Each record is encoded into a reused buffer by [`json_encode`] and handed
 //! to the destination in one `write_all`, so the destination (often a boxed
 //! `BufWriter`) sees one call per record instead of one per JSON token.
+//! Records too large to buffer (a bomb's body as a field) are streamed.
 
 use crate::RecordWriter;
 use crate::json_encode;
@@ -27,10 +28,7 @@ impl<W: Write> JsonLinesWriter<W> {
 
 impl<W: Write> RecordWriter for JsonLinesWriter<W> {
     fn write_event(&mut self, event: &Event) -> io::Result<()> {
-        self.line.clear();
-        json_encode::event(&mut self.line, event);
-        self.line.push(b'\n');
-        self.out.write_all(&self.line)
+        json_encode::write_event(&mut self.out, &mut self.line, event, b"\n")
     }
 
     fn finish(&mut self) -> io::Result<()> {
@@ -58,11 +56,9 @@ impl<W: Write> JsonArrayWriter<W> {
 
 impl<W: Write> RecordWriter for JsonArrayWriter<W> {
     fn write_event(&mut self, event: &Event) -> io::Result<()> {
-        self.element.clear();
-        self.element
-            .extend_from_slice(if self.count == 0 { b"[\n" } else { b",\n" });
-        json_encode::event(&mut self.element, event);
-        self.out.write_all(&self.element)?;
+        self.out
+            .write_all(if self.count == 0 { b"[\n" } else { b",\n" })?;
+        json_encode::write_event(&mut self.out, &mut self.element, event, b"")?;
         self.count += 1;
         Ok(())
     }
