@@ -9,7 +9,8 @@
 #
 # Knobs: BENCH_MB (captures, and the HAR unless BENCH_HAR_MB is set), BENCH_HAR_MB, BENCH_HARS
 # (corpus size), BENCH_ONLY (one of http1, h2, har, corpus; default all), BENCH_DIR,
-# BENCH_FEATURES (cargo features of the measured build, e.g. "mimalloc"), CARGO_TARGET_DIR.
+# BENCH_CARGO_FLAGS (cargo flags of the measured build, e.g. "--no-default-features" for the system
+# allocator), CARGO_TARGET_DIR.
 # Needs: python3, GNU time (/usr/bin/time); tshark, jq and TrackHAR (`npm install -g trackhar`,
 # run through benches/trackhar.mjs) are timed when present.
 set -euo pipefail
@@ -31,11 +32,8 @@ make() {  # make PART SIZE
 want() { [ "$only" = all ] || [ "$only" = "$1" ]; }
 
 target=${CARGO_TARGET_DIR:-target}
-if [ -n "${BENCH_FEATURES:-}" ]; then
-  cargo build --release --quiet --features "$BENCH_FEATURES"
-else
-  cargo build --release --quiet
-fi
+# shellcheck disable=SC2086 # the flags are meant to split into words
+cargo build --release --quiet ${BENCH_CARGO_FLAGS:-}
 bin=$target/release/pixelscope
 TIME=/usr/bin/time
 timing=$(mktemp)

@@ -22,7 +22,7 @@ mod verify_cmd;
 use clap::Parser;
 
 // Allocation is a fifth of the pipeline's time with the system allocator
-// (docs/PERFORMANCE.md); mimalloc is the cheap cure, behind a feature.
+// (docs/PERFORMANCE.md); mimalloc, a default feature, is the cheap cure.
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
