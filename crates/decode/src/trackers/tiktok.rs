@@ -342,6 +342,13 @@ impl Decoder for TikTok {
             contact_record(self, exchange, detection, fields)
         };
         let Some(request_body) = exchange.request.body.as_ref() else {
+            // A CORS preflight (OPTIONS) never has a body: it is a contact
+            // (it still carries the visitor's address, agent and page
+            // origin), not a damaged beacon, so it gets no warning.
+            if exchange.request.method.eq_ignore_ascii_case("OPTIONS") {
+                sink.event(contact(head, &context));
+                return;
+            }
             sink.diagnostic(record::unrecognised(
                 self,
                 exchange,
@@ -548,6 +555,29 @@ mod tests {
                 .iter()
                 .any(|f| f.value == "https%3A%2F%2Fshop.test%2F%3Fq%3Dx")
         );
+    }
+
+    #[test]
+    fn a_cors_preflight_is_a_contact_without_a_warning_but_a_bodiless_post_warns() {
+        let request = |method: &str| Exchange {
+            request: Request {
+                method: method.into(),
+                url: "https://analytics.tiktok.com/api/v2/pixel".into(),
+                ..Request::default()
+            },
+            ..Exchange::default()
+        };
+        let preflight = decode(&request("OPTIONS"));
+        assert!(
+            preflight.diagnostics.is_empty(),
+            "{:?}",
+            preflight.diagnostics
+        );
+        assert_eq!(preflight.events.len(), 1);
+        assert_eq!(preflight.events[0].kind, Kind::Contact);
+        let bodiless = decode(&request("POST"));
+        assert_eq!(bodiless.diagnostics.len(), 1);
+        assert_eq!(bodiless.events[0].kind, Kind::Contact);
     }
 
     #[test]
