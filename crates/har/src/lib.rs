@@ -51,7 +51,11 @@
 //!   type says so (chrome-har) and form-urlencoded otherwise
 //!   (`BodySource::HarParams`); a compressed request body that a browser
 //!   stored as text, or a declared body the export dropped, is marked
-//!   `BodyState::Damaged` with a diagnostic rather than trusted.
+//!   `BodyState::Damaged` with a diagnostic rather than trusted. Response
+//!   bodies, which nothing downstream reads and which are most of a HAR's
+//!   bytes, are stepped over unread: the response says a body was stored
+//!   (media type, encoding) but keeps none of it (`BodyState::Truncated`
+//!   at 0 bytes).
 //! * **Nothing an exporter added is dropped.** Entry-level `_underscore`
 //!   fields (`_initiator`, `_resourceType`, …) go into `Exchange::extra`
 //!   under their own names; response-level ones under `response.` plus the
