@@ -13,7 +13,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 /// One element of `/log/entries`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub(crate) struct HarEntry<'a> {
     pub started: Text<'a>,
     pub pageref: Text<'a>,
@@ -23,7 +23,7 @@ pub(crate) struct HarEntry<'a> {
     pub extra: Vec<(String, serde_json::Value)>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub(crate) struct HarRequest<'a> {
     #[serde(borrow)]
@@ -40,7 +40,7 @@ pub(crate) struct HarRequest<'a> {
     pub post_data: Option<HarPostData<'a>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub(crate) struct HarResponse<'a> {
     pub status: Number,
     pub http_version: Text<'a>,
@@ -55,7 +55,7 @@ pub(crate) struct HarResponse<'a> {
 }
 
 /// A header or cookie: `{ "name": …, "value": … }`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub(crate) struct HarPair<'a> {
     #[serde(borrow)]
@@ -64,7 +64,7 @@ pub(crate) struct HarPair<'a> {
     pub value: Text<'a>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub(crate) struct HarPostData<'a> {
     #[serde(borrow)]
@@ -79,7 +79,7 @@ pub(crate) struct HarPostData<'a> {
 
 /// A `postData.params` element. chrome-har writes JSON bodies as params
 /// whose values are numbers, booleans or objects, so the value stays JSON.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub(crate) struct HarParam<'a> {
     #[serde(borrow)]
@@ -91,7 +91,7 @@ pub(crate) struct HarParam<'a> {
 /// HAR's bytes) is only checked to be a string and skipped, never copied:
 /// no consumer reads response bodies, so the reader keeps only the
 /// description of the body (see `convert::response_body`).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub(crate) struct HarContent<'a> {
     #[serde(borrow)]
@@ -312,7 +312,7 @@ impl<'de> Deserialize<'de> for Number {
 
 /// An array whose `null` elements are dropped; `null` or missing is empty,
 /// and a lone object is a list of one.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(crate) struct List<T>(pub Vec<T>);
 
 impl<T> Default for List<T> {

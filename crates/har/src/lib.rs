@@ -72,6 +72,7 @@
 mod convert;
 mod entry;
 mod error;
+mod fast;
 mod input;
 mod reader;
 

@@ -4,6 +4,7 @@
 use crate::convert::{self, Converted, EntryContext};
 use crate::entry::{HarEntry, List, Text};
 use crate::error::{HarError, Position};
+use crate::fast;
 use crate::input::{Input, KeyRead, Scanned};
 use pixelscope_model::{Diagnostic, ExchangeSink, Origin};
 use serde::Deserialize;
@@ -465,21 +466,28 @@ impl<R: Read> Walk<'_, R> {
         let limit = self.limits.max_entry_bytes.max(1);
 
         // Fast path: the whole entry is usually already in the window, and
-        // serde_json both parses it and says where it ends.
+        // the direct parser (or else serde_json) both parses it and says
+        // where it ends.
         let pos = self.input.pos();
         if self.input.window().get(pos) == Some(&b'{') {
             let fast = {
                 let rest = self.input.window().get(pos..).unwrap_or_default();
-                let mut stream =
-                    serde_json::Deserializer::from_slice(rest).into_iter::<HarEntry<'_>>();
-                match stream.next() {
-                    Some(Ok(entry)) if stream.byte_offset() <= limit => {
+                let parsed = fast::parse_entry(rest).or_else(|| {
+                    let mut stream =
+                        serde_json::Deserializer::from_slice(rest).into_iter::<HarEntry<'_>>();
+                    match stream.next() {
+                        Some(Ok(entry)) => Some((entry, stream.byte_offset())),
+                        _ => None,
+                    }
+                });
+                match parsed {
+                    Some((entry, len)) if len <= limit => {
                         let cx = EntryContext {
                             origin: entry_origin(self.origin),
                             index,
                             pages: &self.pages,
                         };
-                        Some((convert::convert(entry, cx), stream.byte_offset()))
+                        Some((convert::convert(entry, cx), len))
                     }
                     _ => None,
                 }
