@@ -39,6 +39,12 @@
 //!   whole with serde_json, and `entries` is walked element by element.
 //!   Memory is bounded by the largest entry, itself capped by
 //!   [`HarLimits::max_entry_bytes`].
+//! * **A direct parser first.** Entries as exporters usually write them are
+//!   read by a small hand-written parser (`fast` module) that borrows the
+//!   strings it keeps and steps over the rest with `memchr`; on anything it
+//!   is not sure to read exactly as serde_json would, it gives up and the
+//!   entry is parsed with serde_json as described next. Values and
+//!   diagnostics are therefore serde_json's either way; tests compare both.
 //! * **Per-entry recovery.** Each entry's bytes are parsed on their own into
 //!   lenient structs (`entry` module: everything optional, `null` tolerated,
 //!   numbers as strings or floats, strings borrowed from the window). A

@@ -105,7 +105,8 @@ impl HarReader {
     /// `har.entry-invalid` (not valid JSON or not an entry; the next entries
     /// are still read), `har.entry-too-large`, `har.time-invalid`,
     /// `har.body-mangled`, `har.body-lost`, `har.base64-invalid`,
-    /// `har.encoding-unknown`, `har.request-missing`.
+    /// `har.encoding-unknown` (request bodies: response bodies are not
+    /// read), `har.request-missing`.
     ///
     /// # Errors
     /// [`HarError::NotHar`] when the input is not JSON or has no
@@ -506,21 +507,25 @@ impl<R: Read> Walk<'_, R> {
         match self.input.scan_value(limit)? {
             Scanned::Kept { start, end } => {
                 let bytes = self.input.window().get(start..end).unwrap_or_default();
-                let parsed = match serde_json::from_slice::<HarEntry<'_>>(bytes) {
-                    Ok(entry) => {
-                        let cx = EntryContext {
-                            origin: origin.clone(),
-                            index,
-                            pages: &self.pages,
-                        };
-                        Ok(convert::convert(entry, cx))
-                    }
-                    Err(e) => Err(format!(
-                        "{} at {}",
-                        error_text(&e),
-                        error_position(&e, bytes, started)
-                    )),
-                };
+                let direct = fast::parse_entry(bytes)
+                    .filter(|(_, len)| *len == bytes.len())
+                    .map(|(entry, _)| Ok(entry));
+                let parsed =
+                    match direct.unwrap_or_else(|| serde_json::from_slice::<HarEntry<'_>>(bytes)) {
+                        Ok(entry) => {
+                            let cx = EntryContext {
+                                origin: origin.clone(),
+                                index,
+                                pages: &self.pages,
+                            };
+                            Ok(convert::convert(entry, cx))
+                        }
+                        Err(e) => Err(format!(
+                            "{} at {}",
+                            error_text(&e),
+                            error_position(&e, bytes, started)
+                        )),
+                    };
                 match parsed {
                     Ok(converted) => self.deliver(converted),
                     Err(detail) => {
