@@ -168,11 +168,7 @@ impl<'a> Parser<'a> {
                 // Skips the escaped character of the previous escape.
                 raw_hits.find(|&at| at >= start)?
             } else {
-                let run = rest.get(start..)?;
-                start
-                    + run
-                        .iter()
-                        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?
+                start + find_special(rest.get(start..)?)?
             };
             let run = rest.get(start..at)?;
             match rest.get(at) {
@@ -528,6 +524,34 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// The first quote, backslash or control character in `bytes`, eight bytes
+/// at a time: header values and URLs run to a few hundred bytes.
+fn find_special(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    let chunks = bytes.chunks_exact(8);
+    let tail = chunks.remainder();
+    for (n, chunk) in chunks.enumerate() {
+        let word = u64::from_le_bytes(chunk.try_into().ok()?);
+        // Per byte, the high bit says "is below 0x20" / "is zero" (the
+        // classic test; it can misfire only on bytes after a true match,
+        // so the lowest flagged byte is exact).
+        let control = word.wrapping_sub(ONES * 0x20) & !word;
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let quote = quote.wrapping_sub(ONES) & !quote;
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        let backslash = backslash.wrapping_sub(ONES) & !backslash;
+        let found = (control | quote | backslash) & HIGH;
+        if found != 0 {
+            return Some(n * 8 + (found.trailing_zeros() / 8) as usize);
+        }
+    }
+    let offset = bytes.len() - tail.len();
+    tail.iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|p| offset + p)
+}
+
 fn deeper(depth: u32) -> Option<u32> {
     let depth = depth.checked_add(1)?;
     (depth <= MAX_DEPTH).then_some(depth)
@@ -684,6 +708,27 @@ mod tests {
             }
         }
         assert!(tried > 1000 && accepted > 0);
+    }
+
+    #[test]
+    fn finds_the_first_special_byte_at_every_offset() {
+        let filler = [b'a', 0x20, 0x21, 0x5b, 0x5d, 0xff, 0x80];
+        for len in 0..40 {
+            for at in 0..=len {
+                for special in [b'"', b'\\', 0x00, 0x1f] {
+                    let mut bytes: Vec<u8> = (0..len).map(|i| filler[i % filler.len()]).collect();
+                    let expected = (at < len).then(|| {
+                        bytes[at] = special;
+                        // A second one after it must not matter.
+                        if at + 1 < len {
+                            bytes[at + 1] = b'"';
+                        }
+                        at
+                    });
+                    assert_eq!(find_special(&bytes), expected, "{bytes:?}");
+                }
+            }
+        }
     }
 
     #[test]
