@@ -84,7 +84,7 @@ pub(crate) fn convert(entry: HarEntry<'_>, cx: EntryContext<'_>) -> Converted {
         for (key, value) in r.extra.drain(..) {
             extra.insert(format!("response.{key}"), value);
         }
-        convert_response(r, &cx, &mut diagnostics, &mut cookies_seen)
+        convert_response(r, &mut cookies_seen)
     });
 
     Converted {
@@ -130,17 +130,12 @@ fn convert_request(
     }
 }
 
-fn convert_response(
-    har: HarResponse<'_>,
-    cx: &EntryContext<'_>,
-    diagnostics: &mut Vec<Diagnostic>,
-    cookies_seen: &mut bool,
-) -> Response {
+fn convert_response(har: HarResponse<'_>, cookies_seen: &mut bool) -> Response {
     let headers = headers(har.headers.0);
     *cookies_seen |= !har.cookies.0.is_empty() || has_header(&headers, "set-cookie");
     let body = har
         .content
-        .and_then(|content| response_body(content, &headers, cx, diagnostics));
+        .and_then(|content| response_body(content, &headers));
     Response {
         status: har.status.as_u16(),
         http_version: har.http_version.into_string().filter(|v| !v.is_empty()),
@@ -283,42 +278,37 @@ fn request_body(
     })
 }
 
-fn response_body(
-    content: HarContent<'_>,
-    headers: &[Header],
-    cx: &EntryContext<'_>,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Option<Body> {
-    if !content.text.is_present() {
+/// What is kept of a response body: its description, not its bytes.
+///
+/// Nothing downstream reads response bodies (decoders and the analyzer look
+/// at requests), and they are most of a HAR's bytes, so their text is
+/// stepped over unread. The body is still reported as present, with its
+/// media type, `Content-Encoding` and how the HAR stored it, and marked
+/// honestly: `Truncated { limit: 0 }`, cut before its first byte. The bytes
+/// stay in the file, at `/log/entries/N/response/content/text`.
+fn response_body(content: HarContent<'_>, headers: &[Header]) -> Option<Body> {
+    if !content.text.present {
         return None;
     }
-    let content_encoding = content_encoding(headers);
     let mime_type = content
         .mime_type
         .into_string()
         .filter(|m| !m.is_empty())
         .or_else(|| header(headers, "content-type").map(str::to_owned));
-    let (data, source, mut state) =
-        stored_text(content.text, content.encoding, "response", cx, diagnostics);
-    // HAR content is stored decoded; a base64 body that still carries the
-    // compression's magic bytes was exported raw.
-    if source == BodySource::HarBase64
-        && state == BodyState::Complete
-        && let Some(coding) = compressing(&content_encoding)
-        && still_compressed(coding, &data)
-    {
-        state = BodyState::Undecoded {
-            reason: format!(
-                "the body is still {coding}-compressed; the HAR reader does not decompress"
-            ),
-        };
-    }
+    let base64 = content
+        .encoding
+        .as_str()
+        .is_some_and(|e| e.trim().eq_ignore_ascii_case("base64"));
     Some(Body {
-        data,
+        data: Vec::new(),
         mime_type,
-        content_encoding,
-        state,
-        source,
+        content_encoding: content_encoding(headers),
+        state: BodyState::Truncated { limit: 0 },
+        source: if base64 {
+            BodySource::HarBase64
+        } else {
+            BodySource::HarText
+        },
     })
 }
 
@@ -590,16 +580,40 @@ mod tests {
     #[test]
     fn base64_bodies_are_decoded_and_bad_base64_is_kept() {
         let c = convert_json(
-            r#"{"request":{"method":"POST","url":"https://analytics.google.com/g/collect","postData":{"mimeType":"text/plain","text":"ZW49dGVzdA==","encoding":"base64"}},
-            "response":{"status":200,"content":{"mimeType":"text/plain","text":"%%%not base64","encoding":"base64"}}}"#,
+            r#"{"request":{"method":"POST","url":"https://analytics.google.com/g/collect","postData":{"mimeType":"text/plain","text":"ZW49dGVzdA==","encoding":"base64"}}}"#,
         );
         let request = c.exchange.request.body.clone().unwrap();
         assert_eq!(request.data, b"en=test");
         assert_eq!(request.source, BodySource::HarBase64);
-        let response = c.exchange.response.clone().unwrap().body.unwrap();
-        assert_eq!(response.data, b"%%%not base64");
-        assert!(matches!(response.state, BodyState::Undecoded { .. }));
-        assert_eq!(codes(&c), vec!["har.base64-invalid"]);
+        assert!(codes(&c).is_empty());
+        let bad = convert_json(
+            r#"{"request":{"method":"POST","url":"https://x.example/c","postData":{"mimeType":"text/plain","text":"%%%not base64","encoding":"base64"}}}"#,
+        );
+        let body = bad.exchange.request.body.clone().unwrap();
+        assert_eq!(body.data, b"%%%not base64");
+        assert!(matches!(body.state, BodyState::Undecoded { .. }));
+        assert_eq!(codes(&bad), vec!["har.base64-invalid"]);
+    }
+
+    #[test]
+    fn response_bodies_are_described_not_kept() {
+        let c = convert_json(
+            r#"{"request":{"method":"GET","url":"https://x.example/"},
+            "response":{"status":200,"headers":[{"name":"Content-Encoding","value":"br"}],
+                "content":{"mimeType":"text/html","text":"<p>\"page\"</p>\u00e9","encoding":"base64"}}}"#,
+        );
+        let body = c.exchange.response.clone().unwrap().body.unwrap();
+        assert!(body.data.is_empty());
+        assert_eq!(body.state, BodyState::Truncated { limit: 0 });
+        assert_eq!(body.source, BodySource::HarBase64);
+        assert_eq!(body.mime_type.as_deref(), Some("text/html"));
+        assert_eq!(body.content_encoding, vec!["br".to_owned()]);
+        // Not even checked as base64: nobody reads it.
+        assert!(codes(&c).is_empty());
+        let absent = convert_json(
+            r#"{"request":{"method":"GET","url":"https://x.example/"},"response":{"status":204,"content":{"size":0,"text":null}}}"#,
+        );
+        assert_eq!(absent.exchange.response.unwrap().body, None);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 /// One element of `/log/entries`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub(crate) struct HarEntry<'a> {
     pub started: Text<'a>,
     pub pageref: Text<'a>,
@@ -23,7 +23,7 @@ pub(crate) struct HarEntry<'a> {
     pub extra: Vec<(String, serde_json::Value)>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub(crate) struct HarRequest<'a> {
     #[serde(borrow)]
@@ -40,7 +40,7 @@ pub(crate) struct HarRequest<'a> {
     pub post_data: Option<HarPostData<'a>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub(crate) struct HarResponse<'a> {
     pub status: Number,
     pub http_version: Text<'a>,
@@ -55,7 +55,7 @@ pub(crate) struct HarResponse<'a> {
 }
 
 /// A header or cookie: `{ "name": …, "value": … }`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub(crate) struct HarPair<'a> {
     #[serde(borrow)]
@@ -64,7 +64,7 @@ pub(crate) struct HarPair<'a> {
     pub value: Text<'a>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub(crate) struct HarPostData<'a> {
     #[serde(borrow)]
@@ -79,7 +79,7 @@ pub(crate) struct HarPostData<'a> {
 
 /// A `postData.params` element. chrome-har writes JSON bodies as params
 /// whose values are numbers, booleans or objects, so the value stays JSON.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub(crate) struct HarParam<'a> {
     #[serde(borrow)]
@@ -87,15 +87,62 @@ pub(crate) struct HarParam<'a> {
     pub value: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// A response's `content`. Its `text` (scripts, pages, images: most of a
+/// HAR's bytes) is only checked to be a string and skipped, never copied:
+/// no consumer reads response bodies, so the reader keeps only the
+/// description of the body (see `convert::response_body`).
+#[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub(crate) struct HarContent<'a> {
     #[serde(borrow)]
     pub mime_type: Text<'a>,
-    #[serde(borrow)]
-    pub text: RawText<'a>,
+    pub text: SkippedText,
     #[serde(borrow)]
     pub encoding: Text<'a>,
+}
+
+/// A JSON string that is stepped over: whether it was there (not `null`,
+/// not missing) is all that is kept. Anything but a string or `null` is
+/// still an error, as for a body that is read.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SkippedText {
+    pub present: bool,
+}
+
+impl<'de> Deserialize<'de> for SkippedText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SkipVisitor;
+        impl<'de> Visitor<'de> for SkipVisitor {
+            type Value = SkippedText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or null")
+            }
+            // serde_json's raw string mode: the string's end is found
+            // without a UTF-8 check, and the bytes are not kept.
+            fn visit_borrowed_bytes<E: de::Error>(self, _: &'de [u8]) -> Result<SkippedText, E> {
+                Ok(SkippedText { present: true })
+            }
+            fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<SkippedText, E> {
+                Ok(SkippedText { present: true })
+            }
+            fn visit_borrowed_str<E: de::Error>(self, _: &'de str) -> Result<SkippedText, E> {
+                Ok(SkippedText { present: true })
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<SkippedText, E> {
+                Ok(SkippedText { present: true })
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<SkippedText, D::Error> {
+                d.deserialize_bytes(self)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<SkippedText, E> {
+                Ok(SkippedText { present: false })
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<SkippedText, E> {
+                Ok(SkippedText { present: false })
+            }
+        }
+        deserializer.deserialize_option(SkipVisitor)
+    }
 }
 
 /// A string-ish value: a string (borrowed when it had no escapes), a number
@@ -265,7 +312,7 @@ impl<'de> Deserialize<'de> for Number {
 
 /// An array whose `null` elements are dropped; `null` or missing is empty,
 /// and a lone object is a list of one.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(crate) struct List<T>(pub Vec<T>);
 
 impl<T> Default for List<T> {
@@ -424,6 +471,30 @@ mod tests {
         let entry: HarEntry<'_> = serde_json::from_slice(json).unwrap();
         assert!(matches!(entry.pageref.0, Some(Cow::Borrowed("page_1"))));
         assert!(matches!(entry.started.0, Some(Cow::Owned(_))));
+    }
+
+    #[test]
+    fn response_text_is_skipped_but_must_be_a_string() {
+        // Escapes and even bytes that are not UTF-8 are stepped over.
+        let json = [
+            &br#"{"response":{"content":{"mimeType":"text/plain","text":"a\"b\u00e9"#[..],
+            b"\xff",
+            br#""}}}"#,
+        ]
+        .concat();
+        let entry: HarEntry<'_> = serde_json::from_slice(&json).unwrap();
+        let content = entry.response.unwrap().content.unwrap();
+        assert!(content.text.present);
+        assert_eq!(content.mime_type.as_str(), Some("text/plain"));
+        let json = br#"{"response":{"content":{"text":null}}}"#;
+        let entry: HarEntry<'_> = serde_json::from_slice(json).unwrap();
+        assert!(!entry.response.unwrap().content.unwrap().text.present);
+        for bad in [
+            &br#"{"response":{"content":{"text":5}}}"#[..],
+            br#"{"response":{"content":{"text":"a\q"}}}"#,
+        ] {
+            assert!(serde_json::from_slice::<HarEntry<'_>>(bad).is_err());
+        }
     }
 
     #[test]

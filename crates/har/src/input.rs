@@ -57,7 +57,12 @@ impl<R: Read> Input<R> {
         let chunk = chunk.max(4096);
         Input {
             reader,
-            buf: vec![0; chunk],
+            // A little more than a chunk, so that after the unread tail of
+            // the window (usually part of one entry) moves to the front,
+            // a whole chunk still fits: a `BufReader` no larger than the
+            // chunk then hands the read straight to the file instead of
+            // copying every byte through its own buffer.
+            buf: vec![0; chunk + chunk / 8],
             end: 0,
             pos: 0,
             base: 0,

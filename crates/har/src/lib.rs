@@ -39,6 +39,12 @@
 //!   whole with serde_json, and `entries` is walked element by element.
 //!   Memory is bounded by the largest entry, itself capped by
 //!   [`HarLimits::max_entry_bytes`].
+//! * **A direct parser first.** Entries as exporters usually write them are
+//!   read by a small hand-written parser (`fast` module) that borrows the
+//!   strings it keeps and steps over the rest with `memchr`; on anything it
+//!   is not sure to read exactly as serde_json would, it gives up and the
+//!   entry is parsed with serde_json as described next. Values and
+//!   diagnostics are therefore serde_json's either way; tests compare both.
 //! * **Per-entry recovery.** Each entry's bytes are parsed on their own into
 //!   lenient structs (`entry` module: everything optional, `null` tolerated,
 //!   numbers as strings or floats, strings borrowed from the window). A
@@ -51,7 +57,11 @@
 //!   type says so (chrome-har) and form-urlencoded otherwise
 //!   (`BodySource::HarParams`); a compressed request body that a browser
 //!   stored as text, or a declared body the export dropped, is marked
-//!   `BodyState::Damaged` with a diagnostic rather than trusted.
+//!   `BodyState::Damaged` with a diagnostic rather than trusted. Response
+//!   bodies, which nothing downstream reads and which are most of a HAR's
+//!   bytes, are stepped over unread: the response says a body was stored
+//!   (media type, encoding) but keeps none of it (`BodyState::Truncated`
+//!   at 0 bytes).
 //! * **Nothing an exporter added is dropped.** Entry-level `_underscore`
 //!   fields (`_initiator`, `_resourceType`, …) go into `Exchange::extra`
 //!   under their own names; response-level ones under `response.` plus the
@@ -68,6 +78,7 @@
 mod convert;
 mod entry;
 mod error;
+mod fast;
 mod input;
 mod reader;
 

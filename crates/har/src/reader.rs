@@ -4,6 +4,7 @@
 use crate::convert::{self, Converted, EntryContext};
 use crate::entry::{HarEntry, List, Text};
 use crate::error::{HarError, Position};
+use crate::fast;
 use crate::input::{Input, KeyRead, Scanned};
 use pixelscope_model::{Diagnostic, ExchangeSink, Origin};
 use serde::Deserialize;
@@ -104,7 +105,8 @@ impl HarReader {
     /// `har.entry-invalid` (not valid JSON or not an entry; the next entries
     /// are still read), `har.entry-too-large`, `har.time-invalid`,
     /// `har.body-mangled`, `har.body-lost`, `har.base64-invalid`,
-    /// `har.encoding-unknown`, `har.request-missing`.
+    /// `har.encoding-unknown` (request bodies: response bodies are not
+    /// read), `har.request-missing`.
     ///
     /// # Errors
     /// [`HarError::NotHar`] when the input is not JSON or has no
@@ -465,21 +467,28 @@ impl<R: Read> Walk<'_, R> {
         let limit = self.limits.max_entry_bytes.max(1);
 
         // Fast path: the whole entry is usually already in the window, and
-        // serde_json both parses it and says where it ends.
+        // the direct parser (or else serde_json) both parses it and says
+        // where it ends.
         let pos = self.input.pos();
         if self.input.window().get(pos) == Some(&b'{') {
             let fast = {
                 let rest = self.input.window().get(pos..).unwrap_or_default();
-                let mut stream =
-                    serde_json::Deserializer::from_slice(rest).into_iter::<HarEntry<'_>>();
-                match stream.next() {
-                    Some(Ok(entry)) if stream.byte_offset() <= limit => {
+                let parsed = fast::parse_entry(rest).or_else(|| {
+                    let mut stream =
+                        serde_json::Deserializer::from_slice(rest).into_iter::<HarEntry<'_>>();
+                    match stream.next() {
+                        Some(Ok(entry)) => Some((entry, stream.byte_offset())),
+                        _ => None,
+                    }
+                });
+                match parsed {
+                    Some((entry, len)) if len <= limit => {
                         let cx = EntryContext {
                             origin: entry_origin(self.origin),
                             index,
                             pages: &self.pages,
                         };
-                        Some((convert::convert(entry, cx), stream.byte_offset()))
+                        Some((convert::convert(entry, cx), len))
                     }
                     _ => None,
                 }
@@ -498,21 +507,25 @@ impl<R: Read> Walk<'_, R> {
         match self.input.scan_value(limit)? {
             Scanned::Kept { start, end } => {
                 let bytes = self.input.window().get(start..end).unwrap_or_default();
-                let parsed = match serde_json::from_slice::<HarEntry<'_>>(bytes) {
-                    Ok(entry) => {
-                        let cx = EntryContext {
-                            origin: origin.clone(),
-                            index,
-                            pages: &self.pages,
-                        };
-                        Ok(convert::convert(entry, cx))
-                    }
-                    Err(e) => Err(format!(
-                        "{} at {}",
-                        error_text(&e),
-                        error_position(&e, bytes, started)
-                    )),
-                };
+                let direct = fast::parse_entry(bytes)
+                    .filter(|(_, len)| *len == bytes.len())
+                    .map(|(entry, _)| Ok(entry));
+                let parsed =
+                    match direct.unwrap_or_else(|| serde_json::from_slice::<HarEntry<'_>>(bytes)) {
+                        Ok(entry) => {
+                            let cx = EntryContext {
+                                origin: origin.clone(),
+                                index,
+                                pages: &self.pages,
+                            };
+                            Ok(convert::convert(entry, cx))
+                        }
+                        Err(e) => Err(format!(
+                            "{} at {}",
+                            error_text(&e),
+                            error_position(&e, bytes, started)
+                        )),
+                    };
                 match parsed {
                     Ok(converted) => self.deliver(converted),
                     Err(detail) => {
