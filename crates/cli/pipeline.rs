@@ -19,7 +19,6 @@ use pixelscope_model::{
     Diagnostic, Event, EventSink, Exchange, ExchangeSink, Field, InputFormat, Origin,
 };
 use pixelscope_tls::{KeyLog, TlsLayer};
-use rayon::prelude::*;
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufReader, IsTerminal, Read, Seek, SeekFrom};
@@ -231,16 +230,20 @@ impl Pipeline {
             keep_raw: self.keep_raw,
         };
         let (sink, result) = match hashed.contents {
-            Some(contents) => self.parse(format, contents.as_slice(), origin, sink),
+            Some(contents) => {
+                let len = contents.len();
+                self.parse(format, contents.as_slice(), Some(len), origin, sink)
+            }
             None => match file.seek(SeekFrom::Start(0)) {
                 Err(err) => (sink, Err(format!("cannot read: {err}"))),
                 // The HAR reader reads a MiB at a time itself: a BufReader
                 // would only copy every byte once more.
-                Ok(_) if format == InputFormat::Har => self.parse(format, file, origin, sink),
+                Ok(_) if format == InputFormat::Har => self.parse(format, file, None, origin, sink),
                 // The capture reader's refills can be small: buffer them.
                 Ok(_) => self.parse(
                     format,
                     BufReader::with_capacity(1 << 20, file),
+                    None,
                     origin,
                     sink,
                 ),
@@ -256,17 +259,25 @@ impl Pipeline {
 
     /// Reads one input of `format` from `reader` into `sink` and hands the
     /// sink back; the error is the fatal one that stopped the reader (what
-    /// was read before it stands).
+    /// was read before it stands). `len` is the input's length when it is
+    /// already in memory.
     fn parse<'a>(
         &self,
         format: InputFormat,
         reader: impl Read,
+        len: Option<usize>,
         origin: Origin,
         mut sink: DecodingSink<'a>,
     ) -> (DecodingSink<'a>, Result<(), String>) {
         match format {
             InputFormat::Har => {
-                let har = HarReader::new(origin).with_limits(self.limits.har.clone());
+                let mut limits = self.limits.har.clone();
+                // A small HAR in memory needs no MiB read window: zeroing one
+                // per file was a tenth of the time of a corpus of small HARs.
+                if let Some(len) = len {
+                    limits.chunk_bytes = limits.chunk_bytes.min(len.saturating_add(1).max(4096));
+                }
+                let har = HarReader::new(origin).with_limits(limits);
                 let result = har.read(reader, &mut sink).map(drop);
                 (sink, result.map_err(|e| e.to_string()))
             }
@@ -431,88 +442,143 @@ pub fn run_all_streaming(
     each: &mut dyn FnMut(FileOutcome) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let progress = Progress::new(inputs.len());
-    let pool = if threads > 1 && inputs.len() > 1 {
-        Some(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .context("cannot start worker threads")?,
-        )
-    } else {
-        None
-    };
-    let mut deliver =
-        |mut outcome: FileOutcome, record: &mut Option<RecordHandler<'_>>| -> anyhow::Result<()> {
-            if let Some(handler) = record.as_mut() {
-                let raw = std::mem::take(&mut outcome.raw);
-                let mut raw = raw.into_iter();
-                for event in std::mem::take(&mut outcome.events) {
-                    handler(event, raw.next().flatten())?;
-                }
+    let parallel = threads > 1 && inputs.len() > 1;
+    // A held outcome: its records to `record` (when given), then the rest to `each`.
+    let deliver = |mut outcome: FileOutcome,
+                   record: &mut Option<RecordHandler<'_>>,
+                   each: &mut dyn FnMut(FileOutcome) -> anyhow::Result<()>|
+     -> anyhow::Result<()> {
+        if let Some(handler) = record.as_mut() {
+            let raw = std::mem::take(&mut outcome.raw);
+            let mut raw = raw.into_iter();
+            for event in std::mem::take(&mut outcome.events) {
+                handler(event, raw.next().flatten())?;
             }
-            each(outcome)
-        };
-    // Work in windows so a corpus of thousands of files is never held in
-    // memory at once, while the output order stays the input order.
-    let window = threads.max(1) * 8;
+        }
+        each(outcome)
+    };
+    let large =
+        |input: &Input| std::fs::metadata(&input.path).is_ok_and(|m| m.len() > STREAM_ALONE_BYTES);
     let mut start = 0;
     while start < inputs.len() {
         let rest = inputs.get(start..).unwrap_or_default();
-        let large = |input: &Input| {
-            std::fs::metadata(&input.path).is_ok_and(|m| m.len() > STREAM_ALONE_BYTES)
-        };
-        let streamed = pool.is_none() || rest.first().is_some_and(large);
-        if streamed {
-            let Some(input) = rest.first() else { break };
-            start += 1;
-            let outcome = match record.as_mut() {
-                Some(handler) => {
-                    let mut failure = None;
-                    let outcome = pipeline.process_into(input, &mut |event, raw| {
-                        if failure.is_none()
-                            && let Err(err) = handler(event, raw)
-                        {
-                            failure = Some(err);
-                        }
-                    });
-                    if let Some(err) = failure {
-                        return Err(err);
-                    }
-                    outcome
-                }
-                None => pipeline.process(input),
-            };
-            progress.tick();
-            deliver(outcome, &mut None)?;
+        let streamed = !parallel || rest.first().is_some_and(large);
+        if !streamed {
+            // The run of small files up to the next large one.
+            let run_len = rest.iter().take_while(|i| !large(i)).count().max(1);
+            let run = rest.get(..run_len).unwrap_or_default();
+            start += run_len;
+            run_ordered(pipeline, run, threads, &progress, &mut |outcome| {
+                deliver(outcome, &mut record, each)
+            })?;
             continue;
         }
-        let batch_len = rest
-            .iter()
-            .take(window)
-            .take_while(|i| !large(i))
-            .count()
-            .max(1);
-        let batch = rest.get(..batch_len).unwrap_or_default();
-        start += batch_len;
-        let outcomes: Vec<FileOutcome> = match &pool {
-            Some(pool) => pool.install(|| {
-                batch
-                    .par_iter()
-                    .map(|input| {
-                        let outcome = pipeline.process(input);
-                        progress.tick();
-                        outcome
-                    })
-                    .collect()
-            }),
-            None => batch.iter().map(|input| pipeline.process(input)).collect(),
+        let Some(input) = rest.first() else { break };
+        start += 1;
+        // A large file is read alone and its records handed on as they are
+        // made; the outcome then carries only the diagnostics.
+        let outcome = match record.as_mut() {
+            Some(handler) => {
+                let mut failure = None;
+                let outcome = pipeline.process_into(input, &mut |event, raw| {
+                    if failure.is_none()
+                        && let Err(err) = handler(event, raw)
+                    {
+                        failure = Some(err);
+                    }
+                });
+                if let Some(err) = failure {
+                    return Err(err);
+                }
+                outcome
+            }
+            None => pipeline.process(input),
         };
-        for outcome in outcomes {
-            deliver(outcome, &mut record)?;
-        }
+        progress.tick();
+        each(outcome)?;
     }
     progress.done();
     Ok(())
+}
+
+/// Reads `inputs` on `threads` workers and hands each outcome to `deliver`
+/// in input order, as soon as it and every file before it are done. The
+/// workers never wait for each other or for the writer: while the caller
+/// writes one file's records they are already reading the next files. They
+/// run at most `threads * 8` files ahead of the oldest undelivered one, so
+/// the outcomes held for their turn stay bounded on a corpus of any size.
+fn run_ordered(
+    pipeline: &Pipeline,
+    inputs: &[Input],
+    threads: usize,
+    progress: &Progress,
+    deliver: &mut dyn FnMut(FileOutcome) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    use std::sync::{Condvar, Mutex, PoisonError, mpsc};
+    let ahead = threads.max(1) * 8;
+    // The index of the next file to take and of the next file to deliver;
+    // `stop` is set when the writer fails so idle workers give up.
+    struct Cursor {
+        next: usize,
+        delivered: usize,
+        stop: bool,
+    }
+    let cursor = Mutex::new(Cursor {
+        next: 0,
+        delivered: 0,
+        stop: false,
+    });
+    let moved = Condvar::new();
+    let (done, finished) = mpsc::channel::<(usize, FileOutcome)>();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            let done = done.clone();
+            let (cursor, moved) = (&cursor, &moved);
+            scope.spawn(move || {
+                loop {
+                    let index = {
+                        let mut c = cursor.lock().unwrap_or_else(PoisonError::into_inner);
+                        loop {
+                            if c.stop || c.next >= inputs.len() {
+                                return;
+                            }
+                            if c.next < c.delivered + ahead {
+                                c.next += 1;
+                                break c.next - 1;
+                            }
+                            c = moved.wait(c).unwrap_or_else(PoisonError::into_inner);
+                        }
+                    };
+                    let Some(input) = inputs.get(index) else {
+                        return;
+                    };
+                    let outcome = pipeline.process(input);
+                    progress.tick();
+                    if done.send((index, outcome)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done);
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut wanted = 0;
+        for (index, outcome) in finished {
+            waiting.insert(index, outcome);
+            while let Some(outcome) = waiting.remove(&wanted) {
+                wanted += 1;
+                let failed = deliver(outcome).err();
+                let mut c = cursor.lock().unwrap_or_else(PoisonError::into_inner);
+                c.delivered = wanted;
+                c.stop = failed.is_some();
+                moved.notify_all();
+                if let Some(err) = failed {
+                    return Err(err);
+                }
+            }
+        }
+        Ok(())
+    })
 }
 
 /// A one-line progress counter on standard error, only when it is a
