@@ -54,6 +54,9 @@ pub struct FileOutcome {
     pub fatal: Option<String>,
     /// A file found in a folder that is neither a HAR nor a capture.
     pub skipped: bool,
+    /// Records already encoded as JSON Lines by the thread that read the
+    /// file (see [`Encoder`]); `events` is then empty.
+    pub json_lines: Vec<u8>,
 }
 
 impl Pipeline {
@@ -180,6 +183,7 @@ impl Pipeline {
             diagnostics: Vec::new(),
             fatal: None,
             skipped: false,
+            json_lines: Vec::new(),
         };
         // One handle for sniffing, hashing and parsing: a small file is read
         // once, a large one twice (the hash must be known before the first
@@ -418,19 +422,27 @@ pub fn run_all(
     threads: usize,
     mut each: impl FnMut(FileOutcome) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    run_all_streaming(pipeline, inputs, threads, None, &mut each)
+    run_all_streaming(pipeline, inputs, threads, None, None, &mut each)
 }
 
 /// Files larger than this are read alone, their records streamed straight
 /// to the caller instead of being held until the file's turn comes.
 const STREAM_ALONE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Turns a small file's records into output on the thread that read the
+/// file (filling `FileOutcome::json_lines`), or leaves them as they are.
+/// Records are then made, written out and freed on one thread, and the
+/// writing thread only copies bytes.
+pub type Encoder<'a> = &'a (dyn Fn(&mut FileOutcome) + Sync);
+
 /// A caller's handler for single records, in output order.
 pub type RecordHandler<'a> = &'a mut dyn FnMut(Event, Option<RawRequest>) -> anyhow::Result<()>;
 
 /// Like [`run_all`], but when `record` is given every record goes to it, in
 /// input order, before `each` gets its file's outcome (whose `events` are
-/// then empty). Large files are read one at a time and their records
+/// then empty). When `encode` is given, files read in parallel are handed to
+/// it on their reading thread, and the records it encodes reach `each` as
+/// `json_lines` instead of going to `record`. Large files are read one at a time and their records
 /// streamed as they are made, so memory stays bounded whatever the size of
 /// a file; small files are read `threads` at a time and their records held
 /// until their turn, so the output is the same for any thread count.
@@ -438,6 +450,7 @@ pub fn run_all_streaming(
     pipeline: &Pipeline,
     inputs: &[Input],
     threads: usize,
+    encode: Option<Encoder<'_>>,
     mut record: Option<RecordHandler<'_>>,
     each: &mut dyn FnMut(FileOutcome) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
@@ -468,7 +481,7 @@ pub fn run_all_streaming(
             let run_len = rest.iter().take_while(|i| !large(i)).count().max(1);
             let run = rest.get(..run_len).unwrap_or_default();
             start += run_len;
-            run_ordered(pipeline, run, threads, &progress, &mut |outcome| {
+            run_ordered(pipeline, run, threads, encode, &progress, &mut |outcome| {
                 deliver(outcome, &mut record, each)
             })?;
             continue;
@@ -513,6 +526,7 @@ fn run_ordered(
     pipeline: &Pipeline,
     inputs: &[Input],
     threads: usize,
+    encode: Option<Encoder<'_>>,
     progress: &Progress,
     deliver: &mut dyn FnMut(FileOutcome) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
@@ -542,7 +556,10 @@ fn run_ordered(
         })
     };
     let read = |index: usize| {
-        let outcome = inputs.get(index).map(|input| pipeline.process(input));
+        let mut outcome = inputs.get(index).map(|input| pipeline.process(input));
+        if let (Some(outcome), Some(encode)) = (outcome.as_mut(), encode) {
+            encode(outcome);
+        }
         progress.tick();
         outcome
     };

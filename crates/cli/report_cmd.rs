@@ -128,6 +128,8 @@ pub(crate) fn add_outcome(
         diagnostics: found,
         fatal,
         skipped,
+        // Always empty: `report` reads through `run_all`, which encodes nothing.
+        json_lines: _,
     } = outcome;
     if skipped {
         // Not an input (a file in a folder that is neither HAR nor capture),

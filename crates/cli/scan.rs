@@ -47,7 +47,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         OutputFormat::Parquet => None,
     };
     let stdout = io::stdout();
-    let mut writer = match format {
+    let writer = match format {
         Some(format) => {
             let (sink, width): (Box<dyn Write>, Option<usize>) = match &args.output {
                 Some(path) => {
@@ -80,20 +80,38 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     };
 
     let mut unreadable = 0usize;
+    let wanted = |event: &Event| {
+        (!args.events_only || event.kind == Kind::Event)
+            && (!args.only_flagged || is_flagged(event))
+    };
+    // JSON Lines records of files read in parallel are encoded by the thread
+    // that read them; the writer then only copies bytes (docs/SCALE.md).
+    let encode_json_lines = |outcome: &mut FileOutcome| {
+        let mut lines = Vec::new();
+        for event in outcome.events.iter().filter(|e| wanted(e)) {
+            if !pixelscope_report::encode_json_line(event, &mut lines) {
+                // Too large to buffer: the whole file goes through the writer.
+                return;
+            }
+        }
+        outcome.events.clear();
+        outcome.raw.clear();
+        outcome.json_lines = lines;
+    };
+    let encode: Option<pipeline::Encoder<'_>> =
+        (format == Some(Format::Jsonl)).then_some(&encode_json_lines);
+    let writer = std::cell::RefCell::new(writer);
     let mut write_record = |event: Event, _raw| -> anyhow::Result<()> {
-        if args.events_only && event.kind != Kind::Event {
-            return Ok(());
+        if wanted(&event) {
+            writer.borrow_mut().write_event(&event)?;
         }
-        if args.only_flagged && !is_flagged(&event) {
-            return Ok(());
-        }
-        writer.write_event(&event)?;
         Ok(())
     };
     pipeline::run_all_streaming(
         &pipeline,
         &inputs,
         threads,
+        encode,
         Some(&mut write_record),
         &mut |outcome| {
             let FileOutcome {
@@ -101,10 +119,14 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
                 diagnostics,
                 fatal,
                 skipped,
+                json_lines,
                 ..
             } = outcome;
             if skipped {
                 return Ok(());
+            }
+            if !json_lines.is_empty() {
+                writer.borrow_mut().write_json_lines(&json_lines)?;
             }
             if let Some(out) = diagnostics_out.as_mut() {
                 for d in &diagnostics {
@@ -126,7 +148,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
             Ok(())
         },
     )?;
-    writer.finish()?;
+    writer.borrow_mut().finish()?;
     if pipeline.has_identities() && !args.quiet {
         for line in pipeline.identity_report().lines() {
             eprintln!("pixelscope: identity: {}", escape::terminal(&line));
@@ -269,9 +291,14 @@ mod tests {
             }
             Ok(())
         };
-        pipeline::run_all_streaming(&pipeline, &inputs, threads, Some(&mut record), &mut |_| {
-            Ok(())
-        })
+        pipeline::run_all_streaming(
+            &pipeline,
+            &inputs,
+            threads,
+            None,
+            Some(&mut record),
+            &mut |_| Ok(()),
+        )
         .unwrap();
         lines.finish().unwrap();
         array.finish().unwrap();

@@ -31,6 +31,10 @@ impl<W: Write> RecordWriter for JsonLinesWriter<W> {
         json_encode::write_event(&mut self.out, &mut self.line, event, b"\n")
     }
 
+    fn write_json_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        self.out.write_all(lines)
+    }
+
     fn finish(&mut self) -> io::Result<()> {
         self.out.flush()
     }

@@ -49,8 +49,32 @@ impl Format {
 /// A destination for records.
 pub trait RecordWriter {
     fn write_event(&mut self, event: &Event) -> io::Result<()>;
+    /// Writes records already encoded by [`encode_json_line`] (so that
+    /// threads reading files in parallel can encode their own records).
+    /// Only the JSON Lines writer takes them; the others refuse.
+    fn write_json_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        let _ = lines;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "only the JSON Lines writer takes encoded records",
+        ))
+    }
     /// Completes the document (closing brackets, table layout, flush).
     fn finish(&mut self) -> io::Result<()>;
+}
+
+/// Appends `event` to `out` as one JSON Lines record, newline included,
+/// exactly as [`JsonLinesWriter`] writes it. Returns `false` and appends
+/// nothing for a record too large to build in memory (a decompression
+/// bomb's body as a field): such a record must go through a writer, which
+/// streams it.
+pub fn encode_json_line(event: &Event, out: &mut Vec<u8>) -> bool {
+    if json_encode::is_large(event) {
+        return false;
+    }
+    json_encode::event(out, event);
+    out.push(b'\n');
+    true
 }
 
 /// A writer for `format` over `out`. `width` is the terminal width for the
