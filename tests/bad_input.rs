@@ -414,3 +414,31 @@ fn the_whole_bad_folder_scans_in_one_run_without_a_crash() {
     assert_eq!(run.code(), 1, "{}", run.stderr());
     assert!(run.records.len() >= 15, "{}", run.records.len());
 }
+
+#[test]
+fn a_missing_input_named_with_terminal_escapes_is_reported_escaped_by_every_command() {
+    // The path comes from a user's shell or a script reading captured data:
+    // its control characters must not reach the terminal raw.
+    let path = "missing-\u{1b}[2J-\u{7}.har";
+    for command in ["scan", "matrix", "accuracy", "report"] {
+        let mut cmd = pixelscope();
+        cmd.arg(command).arg(path);
+        match command {
+            "accuracy" => {
+                cmd.args(["--truth", "samples/lab/http1/truth.json"]);
+            }
+            "report" => {
+                cmd.args(["--out", "target/never-written-exhibit"]);
+            }
+            _ => {}
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{command}: {stderr}");
+        assert!(stderr.contains("missing-"), "{command}: {stderr}");
+        assert!(
+            !stderr.contains('\u{1b}') && !stderr.contains('\u{7}'),
+            "{command} printed raw control characters: {stderr:?}"
+        );
+    }
+}

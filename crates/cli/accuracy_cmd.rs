@@ -14,8 +14,7 @@
 //! truth file that cannot be read or is not a lab truth.
 
 use crate::args::AccuracyArgs;
-use crate::input;
-use crate::pipeline::{self, FileOutcome, Pipeline};
+use crate::pipeline::{self, FileOutcome};
 use pixelscope_exhibit::accuracy::{self, AccuracyRun};
 use pixelscope_model::InputFormat;
 use pixelscope_report::escape;
@@ -35,24 +34,14 @@ pub fn run(args: &AccuracyArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let inputs = match input::expand(&args.inputs) {
-        Ok(inputs) => inputs,
-        Err(err) => {
-            eprintln!("pixelscope: {}", escape::terminal(&err.to_string()));
-            return Ok(ExitCode::from(1));
-        }
-    };
-    let pipeline = match Pipeline::new(&args.analysis) {
-        Ok(pipeline) => pipeline,
-        Err(err) => {
-            eprintln!("pixelscope: {err:#}");
-            return Ok(ExitCode::from(2));
-        }
+    let (inputs, pipeline) = match pipeline::prepare(&args.inputs, &args.analysis) {
+        Ok(ready) => ready,
+        Err(code) => return Ok(code),
     };
     for line in &pipeline.setup_diagnostics {
         eprintln!("pixelscope: warning: {}", escape::terminal(line));
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = pipeline::thread_count(None);
     let mut runs = Vec::new();
     let mut unreadable = 0usize;
     pipeline::run_all(&pipeline, &inputs, threads, |outcome| {

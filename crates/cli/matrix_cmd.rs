@@ -9,8 +9,7 @@
 //! (formula prefixes neutralised), JSON, or Parquet.
 
 use crate::args::{MatrixArgs, MatrixFormat};
-use crate::input;
-use crate::pipeline::{self, FileOutcome, Pipeline};
+use crate::pipeline::{self, FileOutcome};
 use anyhow::Context;
 use pixelscope_matrix::{Matrix, Table};
 use pixelscope_report::escape;
@@ -22,19 +21,9 @@ use std::process::ExitCode;
 const MATRIX_SCHEMA: &str = "pixelscope.matrix/1";
 
 pub fn run(args: &MatrixArgs) -> anyhow::Result<ExitCode> {
-    let inputs = match input::expand(&args.inputs) {
-        Ok(inputs) => inputs,
-        Err(err) => {
-            eprintln!("pixelscope: {err}");
-            return Ok(ExitCode::from(1));
-        }
-    };
-    let pipeline = match Pipeline::new(&args.analysis) {
-        Ok(pipeline) => pipeline,
-        Err(err) => {
-            eprintln!("pixelscope: {err:#}");
-            return Ok(ExitCode::from(2));
-        }
+    let (inputs, pipeline) = match pipeline::prepare(&args.inputs, &args.analysis) {
+        Ok(ready) => ready,
+        Err(code) => return Ok(code),
     };
     if args.format == MatrixFormat::Parquet && args.output.is_none() {
         eprintln!("pixelscope: --format parquet writes a file: give it with -o FILE");
@@ -43,10 +32,7 @@ pub fn run(args: &MatrixArgs) -> anyhow::Result<ExitCode> {
     for line in &pipeline.setup_diagnostics {
         eprintln!("pixelscope: warning: {}", escape::terminal(line));
     }
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let threads = pipeline::thread_count(args.threads);
 
     let mut matrix = Matrix::new(pixelscope_analyze::site);
     let mut unreadable = 0usize;

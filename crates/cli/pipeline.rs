@@ -412,6 +412,39 @@ pub fn raw_text(raw: &RawRequest) -> String {
     text
 }
 
+/// What every reading command starts from: its inputs found and its
+/// pipeline built. On failure the reason has been printed (escaped: a path
+/// is captured text too) and the exit code is returned: 1 when the inputs
+/// cannot be read, 2 when an option file (key log, identities, rules,
+/// decoders) is unusable.
+pub fn prepare(
+    paths: &[std::path::PathBuf],
+    options: &AnalysisArgs,
+) -> Result<(Vec<Input>, Pipeline), std::process::ExitCode> {
+    let inputs = crate::input::expand(paths).map_err(|err| {
+        eprintln!(
+            "pixelscope: {}",
+            pixelscope_report::escape::terminal(&err.to_string())
+        );
+        std::process::ExitCode::from(1)
+    })?;
+    let pipeline = Pipeline::new(options).map_err(|err| {
+        eprintln!(
+            "pixelscope: {}",
+            pixelscope_report::escape::terminal(&format!("{err:#}"))
+        );
+        std::process::ExitCode::from(2)
+    })?;
+    Ok((inputs, pipeline))
+}
+
+/// The number of files read at a time: `-j N`, or one per core.
+pub fn thread_count(requested: Option<usize>) -> usize {
+    requested
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
+}
+
 /// Runs every input, `threads` at a time, and hands the outcomes to
 /// `each` in input order, whatever order they finish in. Each outcome holds
 /// its file's records; for output that must not grow with the records, use

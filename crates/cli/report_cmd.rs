@@ -19,7 +19,6 @@
 //! lists, the clock, the git commit) live here too.
 
 use crate::args::ReportArgs;
-use crate::input;
 use crate::pipeline::{self, FileOutcome, Pipeline};
 use anyhow::Context;
 use pixelscope_exhibit::{BundleInput, DecoderInfo, EventWithRaw, IdentitySummary, InputInfo};
@@ -30,27 +29,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let started = now();
-    let inputs = match input::expand(&args.inputs) {
-        Ok(inputs) => inputs,
-        Err(err) => {
-            eprintln!("pixelscope: {}", escape::terminal(&err.to_string()));
-            return Ok(ExitCode::from(1));
-        }
+    let (inputs, pipeline) = match pipeline::prepare(&args.inputs, &args.analysis) {
+        Ok(ready) => ready,
+        Err(code) => return Ok(code),
     };
-    let pipeline = match Pipeline::new(&args.analysis) {
-        Ok(pipeline) => pipeline.keep_raw(true),
-        Err(err) => {
-            eprintln!("pixelscope: {err:#}");
-            return Ok(ExitCode::from(2));
-        }
-    };
+    let pipeline = pipeline.keep_raw(true);
     for line in &pipeline.setup_diagnostics {
         eprintln!("pixelscope: warning: {}", escape::terminal(line));
     }
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let threads = pipeline::thread_count(args.threads);
 
     let mut bundle_inputs = Vec::new();
     let mut events = Vec::new();

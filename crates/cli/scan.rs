@@ -1,8 +1,7 @@
 //! `pixelscope scan`: records for every tracker request in the inputs.
 
 use crate::args::{OutputFormat, ScanArgs};
-use crate::input;
-use crate::pipeline::{self, FileOutcome, Pipeline};
+use crate::pipeline::{self, FileOutcome};
 use anyhow::Context;
 use pixelscope_model::{Diagnostic, Event, Kind, Severity};
 use pixelscope_report::{Format, escape};
@@ -15,29 +14,16 @@ use std::process::ExitCode;
 const DIAGNOSTICS_SHOWN_PER_FILE: usize = 12;
 
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
-    let inputs = match input::expand(&args.inputs) {
-        Ok(inputs) => inputs,
-        Err(err) => {
-            eprintln!("pixelscope: {err}");
-            return Ok(ExitCode::from(1));
-        }
-    };
-    let pipeline = match Pipeline::new(&args.analysis) {
-        Ok(pipeline) => pipeline,
-        Err(err) => {
-            eprintln!("pixelscope: {err:#}");
-            return Ok(ExitCode::from(2));
-        }
+    let (inputs, pipeline) = match pipeline::prepare(&args.inputs, &args.analysis) {
+        Ok(ready) => ready,
+        Err(code) => return Ok(code),
     };
     if !args.quiet {
         for line in &pipeline.setup_diagnostics {
             eprintln!("pixelscope: warning: {}", escape::terminal(line));
         }
     }
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let threads = pipeline::thread_count(args.threads);
     let format = match args.format {
         OutputFormat::Table => Some(Format::Table),
         OutputFormat::Jsonl => Some(Format::Jsonl),

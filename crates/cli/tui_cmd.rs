@@ -15,12 +15,11 @@
 //! fingerprints of the input files and the diagnostics.
 
 use crate::args::TuiArgs;
-use crate::input::{self, Input};
-use crate::pipeline::{FileOutcome, Pipeline};
+use crate::input::Input;
+use crate::pipeline::{self, FileOutcome, Pipeline};
 use crate::report_cmd;
 use pixelscope_exhibit::{BundleInput, DecoderInfo, EventWithRaw, IdentitySummary, InputInfo};
 use pixelscope_model::{Diagnostic, Event, Origin};
-use pixelscope_report::escape;
 use pixelscope_tui::{LoadMessage, TuiOptions};
 use rayon::prelude::*;
 use std::collections::{BTreeSet, HashMap};
@@ -37,20 +36,11 @@ pub fn run(args: &TuiArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
-    let inputs = match input::expand(&args.inputs) {
-        Ok(inputs) => inputs,
-        Err(err) => {
-            eprintln!("pixelscope: {}", escape::terminal(&err.to_string()));
-            return Ok(ExitCode::from(1));
-        }
+    let (inputs, pipeline) = match pipeline::prepare(&args.inputs, &args.analysis) {
+        Ok(ready) => ready,
+        Err(code) => return Ok(code),
     };
-    let pipeline = match Pipeline::new(&args.analysis) {
-        Ok(pipeline) => pipeline.keep_raw(true),
-        Err(err) => {
-            eprintln!("pixelscope: {err:#}");
-            return Ok(ExitCode::from(2));
-        }
-    };
+    let pipeline = pipeline.keep_raw(true);
     let setup = report_cmd::setup_diagnostics(&args.analysis.keylog, &pipeline);
     let kept = Arc::new(Mutex::new(Kept::default()));
     let export = Export {
@@ -109,7 +99,7 @@ fn load(
             return;
         }
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = pipeline::thread_count(None);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
     // A window of files at a time, in parallel, delivered in input order;
     // the TUI shows the first files while later ones are still read.
