@@ -626,7 +626,7 @@ impl H2Connection {
             Part::Absent => {
                 let start = match &fields {
                     None => Start::Unknown { version: VERSION },
-                    Some(fields) => start_of(direction, fields),
+                    Some(fields) => Start::from_pseudo_headers(direction, fields, VERSION),
                 };
                 let mut message =
                     Assembly::new(start, fields.unwrap_or_default(), block.time, max_body);
@@ -659,7 +659,7 @@ impl H2Connection {
         self.stream_limit(ctx, out, promised);
         let start = match &fields {
             None => Start::Unknown { version: VERSION },
-            Some(fields) => start_of(Direction::ToServer, fields),
+            Some(fields) => Start::from_pseudo_headers(Direction::ToServer, fields, VERSION),
         };
         let mut message = Assembly::new(start, fields.unwrap_or_default(), block.time, 0);
         message.add_frames(&block.frames);
@@ -900,26 +900,6 @@ impl H2Connection {
 
 fn side_of(connection: &mut H2Connection, direction: Direction) -> &mut Side {
     connection.side(direction)
-}
-
-/// The start of a message from its pseudo-header fields.
-fn start_of(direction: Direction, fields: &[Header]) -> Start {
-    match direction {
-        Direction::ToServer => Start::Request {
-            method: header(fields, ":method").unwrap_or_default().to_owned(),
-            target: header(fields, ":path").unwrap_or_default().to_owned(),
-            version: VERSION,
-        },
-        Direction::ToClient => {
-            match header(fields, ":status").and_then(|s| s.trim().parse().ok()) {
-                Some(status) => Start::Response {
-                    status,
-                    version: VERSION,
-                },
-                None => Start::Unknown { version: VERSION },
-            }
-        }
-    }
 }
 
 fn len64(data: &[u8]) -> u64 {

@@ -126,25 +126,6 @@ fn side_name(direction: Direction) -> &'static str {
     }
 }
 
-fn start_of(direction: Direction, fields: &[Header]) -> Start {
-    match direction {
-        Direction::ToServer => Start::Request {
-            method: header(fields, ":method").unwrap_or_default().to_owned(),
-            target: header(fields, ":path").unwrap_or_default().to_owned(),
-            version: VERSION,
-        },
-        Direction::ToClient => {
-            match header(fields, ":status").and_then(|s| s.trim().parse().ok()) {
-                Some(status) => Start::Response {
-                    status,
-                    version: VERSION,
-                },
-                None => Start::Unknown { version: VERSION },
-            }
-        }
-    }
-}
-
 /// The connection's context with the QUIC stream id filled in.
 fn stream_ctx(ctx: &Context, id: u64) -> Context {
     let mut ctx = ctx.clone();
@@ -534,7 +515,7 @@ impl H3Connection {
             Part::Absent => {
                 let start = match &fields {
                     None => Start::Unknown { version: VERSION },
-                    Some(fields) => start_of(direction, fields),
+                    Some(fields) => Start::from_pseudo_headers(direction, fields, VERSION),
                 };
                 *part = Part::Open(Assembly::new(
                     start,

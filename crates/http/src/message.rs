@@ -288,6 +288,28 @@ pub(crate) enum Start {
 }
 
 impl Start {
+    /// The start of an HTTP/2 or HTTP/3 message from its pseudo-header
+    /// fields (`:method` and `:path` of a request, `:status` of a response).
+    pub(crate) fn from_pseudo_headers(
+        direction: pixelscope_capture::Direction,
+        fields: &[Header],
+        version: &'static str,
+    ) -> Start {
+        match direction {
+            pixelscope_capture::Direction::ToServer => Start::Request {
+                method: header(fields, ":method").unwrap_or_default().to_owned(),
+                target: header(fields, ":path").unwrap_or_default().to_owned(),
+                version,
+            },
+            pixelscope_capture::Direction::ToClient => {
+                match header(fields, ":status").and_then(|s| s.trim().parse().ok()) {
+                    Some(status) => Start::Response { status, version },
+                    None => Start::Unknown { version },
+                }
+            }
+        }
+    }
+
     fn version(&self) -> Option<String> {
         match self {
             Start::Request { version, .. }
