@@ -202,3 +202,75 @@ fn parquet_without_an_output_file_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("parquet"));
 }
+
+/// One file read alone, `-j` threads: records, diagnostics and exit code.
+fn scan_file(threads: &str, file: &Path, diagnostics: &Path) -> std::process::Child {
+    pixelscope()
+        .args(["scan", "--format", "jsonl", "-j", threads])
+        .args(["--keylog", "samples/lab/h1tls/sslkeys.log"])
+        .args(["--keylog", "samples/lab/h2/sslkeys.log"])
+        .args(["--keylog", "samples/tls/tls_dsb.keys"])
+        .args(["--identities", "samples/analyze/lab-identities.txt"])
+        .arg("--diagnostics")
+        .arg(diagnostics)
+        .arg(file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run pixelscope")
+}
+
+/// A single input is read by one thread and decoded by several
+/// (`split_file`): every sample, good or broken, must come out exactly as
+/// one thread makes it — records, diagnostics, contacts and their order.
+#[test]
+fn one_file_decoded_on_several_threads_is_byte_identical_to_one_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let (diag_one, diag_many) = (dir.path().join("1.jsonl"), dir.path().join("3.jsonl"));
+    let mut files: Vec<_> = walk(&sample(""))
+        .into_iter()
+        .filter(|p| {
+            let name = p.to_string_lossy();
+            [".har", ".pcap", ".pcapng", ".cap"]
+                .iter()
+                .any(|ext| name.ends_with(ext))
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() > 40, "only {} sample inputs", files.len());
+    let mut records = 0;
+    for file in &files {
+        // Both at once: the debug build is slow and there are many files.
+        let (one, many) = (
+            scan_file("1", file, &diag_one),
+            scan_file("3", file, &diag_many),
+        );
+        let (one, many) = (
+            one.wait_with_output().unwrap(),
+            many.wait_with_output().unwrap(),
+        );
+        let name = file.display();
+        assert!(one.stdout == many.stdout, "{name}: records differ");
+        assert_eq!(one.stderr, many.stderr, "{name}: messages differ");
+        assert_eq!(one.status.code(), many.status.code(), "{name}");
+        assert!(
+            std::fs::read(&diag_one).unwrap() == std::fs::read(&diag_many).unwrap(),
+            "{name}: diagnostics differ"
+        );
+        records += one.stdout.iter().filter(|b| **b == b'\n').count();
+    }
+    assert!(records > 1000, "the samples gave only {records} records");
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

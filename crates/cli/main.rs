@@ -3,7 +3,8 @@
 //!
 //! `args` holds the arguments as typed; `input` finds, fingerprints and
 //! sniffs input files; `pipeline` turns one input into records and
-//! diagnostics; the other modules are the commands (`scan`, `trackers`,
+//! diagnostics, and `split_file` does the same on several threads for one
+//! large input; the other modules are the commands (`scan`, `trackers`,
 //! `report_cmd`, `verify_cmd`, `accuracy_cmd`, `tui_cmd`, `matrix_cmd`).
 
 mod accuracy_cmd;
@@ -15,6 +16,7 @@ mod parquet_out;
 mod pipeline;
 mod report_cmd;
 mod scan;
+mod split_file;
 mod trackers;
 mod tui_cmd;
 mod verify_cmd;

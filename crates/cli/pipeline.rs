@@ -59,6 +59,24 @@ pub struct FileOutcome {
     pub json_lines: Vec<u8>,
 }
 
+impl FileOutcome {
+    /// The outcome of reading nothing yet from `path`.
+    pub fn new(path: String) -> FileOutcome {
+        FileOutcome {
+            path,
+            format: None,
+            sha256: None,
+            size: 0,
+            events: Vec::new(),
+            raw: Vec::new(),
+            diagnostics: Vec::new(),
+            fatal: None,
+            skipped: false,
+            json_lines: Vec::new(),
+        }
+    }
+}
+
 impl Pipeline {
     /// Builds the pipeline from the shared options; an unreadable key log,
     /// identity file, rule file or decoder catalog is a usage error.
@@ -146,15 +164,19 @@ impl Pipeline {
         !self.analyzer.identities().is_empty()
     }
 
-    /// Reads one input completely, keeping its records in the outcome.
-    pub fn process(&self, input: &Input) -> FileOutcome {
+    /// Reads one input completely, keeping its records in the outcome;
+    /// `workers` as in [`Pipeline::process_into`].
+    pub fn process(&self, input: &Input, workers: usize) -> FileOutcome {
         let mut events = Vec::new();
         let mut raw = Vec::new();
         let keep_raw = self.keep_raw;
-        let mut outcome = self.process_into(input, &mut |event, request| {
-            events.push(event);
-            if keep_raw {
-                raw.push(request);
+        let mut outcome = self.process_into(input, workers, None, &mut |piece| {
+            // Without an encoder every piece is a record.
+            if let Piece::Record(event, request) = piece {
+                events.push(event);
+                if keep_raw {
+                    raw.push(request);
+                }
             }
         });
         outcome.events = events;
@@ -167,24 +189,21 @@ impl Pipeline {
     /// Records come in the order the input yields them: HAR entry order; for
     /// captures, the order in which exchanges complete on the wire, then the
     /// contact records. The outcome's `events` and `raw` stay empty.
+    ///
+    /// With `workers` above 1 the exchanges are decoded and analysed on that
+    /// many threads while another reads the input ([`crate::split_file`]);
+    /// the records and diagnostics are the same, in the same order, and when
+    /// `encode` is given the records are encoded on those threads too and
+    /// arrive as [`Piece::Encoded`].
     pub fn process_into(
         &self,
         input: &Input,
-        emit: &mut dyn FnMut(Event, Option<RawRequest>),
+        workers: usize,
+        encode: Option<Encoder<'_>>,
+        emit: &mut dyn FnMut(Piece<'_>),
     ) -> FileOutcome {
         let path = input.path.display().to_string();
-        let mut outcome = FileOutcome {
-            path: path.clone(),
-            format: None,
-            sha256: None,
-            size: 0,
-            events: Vec::new(),
-            raw: Vec::new(),
-            diagnostics: Vec::new(),
-            fatal: None,
-            skipped: false,
-            json_lines: Vec::new(),
-        };
+        let mut outcome = FileOutcome::new(path.clone());
         // One handle for sniffing, hashing and parsing: a small file is read
         // once, a large one twice (the hash must be known before the first
         // record is written).
@@ -223,23 +242,48 @@ impl Pipeline {
         outcome.size = hashed.size;
         outcome.sha256 = Some(hashed.sha256.clone());
         let origin = Origin::file(path, Some(hashed.sha256), format);
-        let sink = DecodingSink {
-            registry: &self.registry,
-            analyzer: &self.analyzer,
-            emit,
-            read_hosts: BTreeSet::new(),
-            diagnostics: Vec::new(),
-            scratch: Vec::new(),
-            pages: PageTracker::new(),
-            keep_raw: self.keep_raw,
+        let source = match hashed.contents {
+            Some(contents) => Source::Memory(contents),
+            None => Source::File(file),
         };
-        let (sink, result) = match hashed.contents {
-            Some(contents) => {
+        let (diagnostics, result) = if workers > 1 {
+            crate::split_file::read(self, format, source, origin, workers, encode, emit)
+        } else {
+            let sink = DecodingSink {
+                decoder: ExchangeDecoder::new(self),
+                pages: PageTracker::new(),
+                out: Delivery::new(&self.registry, emit),
+            };
+            let (mut sink, contacts, result) =
+                self.read_exchanges(format, source, origin.clone(), sink);
+            sink.out.contacts(contacts, &origin);
+            (sink.out.diagnostics, result)
+        };
+        if let Err(message) = result {
+            outcome.fatal = Some(message);
+        }
+        outcome.diagnostics = diagnostics;
+        outcome
+    }
+
+    /// Reads the exchanges of one input of `format` from `source` into
+    /// `sink` and hands the sink back with the contacts the capture layers
+    /// learned (none for a HAR); the error is the fatal one that stopped the
+    /// reader (what was read before it stands).
+    pub(crate) fn read_exchanges<S: ExchangeSink>(
+        &self,
+        format: InputFormat,
+        source: Source,
+        origin: Origin,
+        sink: S,
+    ) -> (S, Vec<Contact>, Result<(), String>) {
+        match source {
+            Source::Memory(contents) => {
                 let len = contents.len();
                 self.parse(format, contents.as_slice(), Some(len), origin, sink)
             }
-            None => match file.seek(SeekFrom::Start(0)) {
-                Err(err) => (sink, Err(format!("cannot read: {err}"))),
+            Source::File(mut file) => match file.seek(SeekFrom::Start(0)) {
+                Err(err) => (sink, Vec::new(), Err(format!("cannot read: {err}"))),
                 // The HAR reader reads a MiB at a time itself: a BufReader
                 // would only copy every byte once more.
                 Ok(_) if format == InputFormat::Har => self.parse(format, file, None, origin, sink),
@@ -252,27 +296,19 @@ impl Pipeline {
                     sink,
                 ),
             },
-        };
-        if let Err(message) = result {
-            outcome.fatal = Some(message);
         }
-        let DecodingSink { diagnostics, .. } = sink;
-        outcome.diagnostics = diagnostics;
-        outcome
     }
 
-    /// Reads one input of `format` from `reader` into `sink` and hands the
-    /// sink back; the error is the fatal one that stopped the reader (what
-    /// was read before it stands). `len` is the input's length when it is
-    /// already in memory.
-    fn parse<'a>(
+    /// [`Pipeline::read_exchanges`] from a reader; `len` is the input's
+    /// length when it is already in memory.
+    fn parse<S: ExchangeSink>(
         &self,
         format: InputFormat,
         reader: impl Read,
         len: Option<usize>,
         origin: Origin,
-        mut sink: DecodingSink<'a>,
-    ) -> (DecodingSink<'a>, Result<(), String>) {
+        mut sink: S,
+    ) -> (S, Vec<Contact>, Result<(), String>) {
         match format {
             InputFormat::Har => {
                 let mut limits = self.limits.har.clone();
@@ -283,22 +319,31 @@ impl Pipeline {
                 }
                 let har = HarReader::new(origin).with_limits(limits);
                 let result = har.read(reader, &mut sink).map(drop);
-                (sink, result.map_err(|e| e.to_string()))
+                (sink, Vec::new(), result.map_err(|e| e.to_string()))
             }
             InputFormat::Pcap | InputFormat::Pcapng => {
                 let http = HttpLayer::with_limits(sink, origin.clone(), self.limits.http);
                 let mut tls = TlsLayer::new(self.keylog.clone(), http, origin.clone());
-                let result = CaptureReader::new(origin.clone())
+                let result = CaptureReader::new(origin)
                     .with_limits(self.limits.capture)
                     .read(reader, &mut tls);
                 let mut http = tls.into_inner();
                 let contacts = http.take_contacts();
-                let mut sink = http.finish();
-                sink.contacts(contacts, &origin);
-                (sink, result.map(drop).map_err(|e| e.to_string()))
+                (
+                    http.finish(),
+                    contacts,
+                    result.map(drop).map_err(|e| e.to_string()),
+                )
             }
         }
     }
+}
+
+/// Where an input's bytes are read from for parsing: memory when the file
+/// was small enough to keep while hashing, else the file again.
+pub(crate) enum Source {
+    Memory(Vec<u8>),
+    File(File),
 }
 
 /// The limits of the three readers, from the defaults of their crates and
@@ -463,22 +508,35 @@ pub fn run_all(
 const STREAM_ALONE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Turns a small file's records into output on the thread that read the
-/// file (filling `FileOutcome::json_lines`), or leaves them as they are.
+/// file (filling `FileOutcome::json_lines`, whose capacity it may reuse), or
+/// leaves them as they are.
 /// Records are then made, written out and freed on one thread, and the
 /// writing thread only copies bytes.
 pub type Encoder<'a> = &'a (dyn Fn(&mut FileOutcome) + Sync);
 
-/// A caller's handler for single records, in output order.
-pub type RecordHandler<'a> = &'a mut dyn FnMut(Event, Option<RawRequest>) -> anyhow::Result<()>;
+/// What reading one input hands on, in output order.
+// A piece is handed straight to the handler, never stored: boxing the record
+// would only add an allocation per record.
+#[allow(clippy::large_enum_variant)]
+pub enum Piece<'a> {
+    /// One record, with its raw request when the pipeline keeps them.
+    Record(Event, Option<RawRequest>),
+    /// Records the [`Encoder`] already turned into output on another thread.
+    Encoded(&'a [u8]),
+}
+
+/// A caller's handler for records, in output order.
+pub type RecordHandler<'a> = &'a mut dyn FnMut(Piece<'_>) -> anyhow::Result<()>;
 
 /// Like [`run_all`], but when `record` is given every record goes to it, in
 /// input order, before `each` gets its file's outcome (whose `events` are
-/// then empty). When `encode` is given, files read in parallel are handed to
-/// it on their reading thread, and the records it encodes reach `each` as
-/// `json_lines` instead of going to `record`. Large files are read one at a time and their records
-/// streamed as they are made, so memory stays bounded whatever the size of
-/// a file; small files are read `threads` at a time and their records held
-/// until their turn, so the output is the same for any thread count.
+/// then empty). When `encode` is given, records made on other threads are
+/// handed to it there: those of small files reach `each` as `json_lines`,
+/// those of a large one reach `record` as [`Piece::Encoded`]. Large files
+/// are read one at a time (on `threads` threads) and their records streamed
+/// as they are made, so memory stays bounded whatever the size of a file;
+/// small files are read `threads` at a time and their records held until
+/// their turn, so the output is the same for any thread count.
 pub fn run_all_streaming(
     pipeline: &Pipeline,
     inputs: &[Input],
@@ -498,7 +556,7 @@ pub fn run_all_streaming(
             let raw = std::mem::take(&mut outcome.raw);
             let mut raw = raw.into_iter();
             for event in std::mem::take(&mut outcome.events) {
-                handler(event, raw.next().flatten())?;
+                handler(Piece::Record(event, raw.next().flatten()))?;
             }
         }
         each(outcome)
@@ -526,9 +584,9 @@ pub fn run_all_streaming(
         let outcome = match record.as_mut() {
             Some(handler) => {
                 let mut failure = None;
-                let outcome = pipeline.process_into(input, &mut |event, raw| {
+                let outcome = pipeline.process_into(input, threads, encode, &mut |piece| {
                     if failure.is_none()
-                        && let Err(err) = handler(event, raw)
+                        && let Err(err) = handler(piece)
                     {
                         failure = Some(err);
                     }
@@ -538,7 +596,7 @@ pub fn run_all_streaming(
                 }
                 outcome
             }
-            None => pipeline.process(input),
+            None => pipeline.process(input, threads),
         };
         progress.tick();
         each(outcome)?;
@@ -589,7 +647,7 @@ fn run_ordered(
         })
     };
     let read = |index: usize| {
-        let mut outcome = inputs.get(index).map(|input| pipeline.process(input));
+        let mut outcome = inputs.get(index).map(|input| pipeline.process(input, 1));
         if let (Some(outcome), Some(encode)) = (outcome.as_mut(), encode) {
             encode(outcome);
         }
@@ -712,26 +770,110 @@ impl Progress {
 }
 
 /// Decodes and analyses each exchange as it arrives, so exchanges are never
-/// kept.
+/// kept: the whole of the work on one thread.
 struct DecodingSink<'a> {
-    registry: &'a Registry,
-    analyzer: &'a Analyzer,
-    /// Where finished records go, one at a time.
-    emit: &'a mut dyn FnMut(Event, Option<RawRequest>),
-    /// Hosts whose requests were decoded (their DNS answers add nothing).
-    read_hosts: BTreeSet<String>,
-    diagnostics: Vec<Diagnostic>,
-    scratch: Vec<Event>,
+    decoder: ExchangeDecoder<'a>,
     pages: PageTracker,
-    keep_raw: bool,
+    out: Delivery<'a>,
 }
 
-impl DecodingSink<'_> {
+impl ExchangeSink for DecodingSink<'_> {
+    fn exchange(&mut self, exchange: Exchange) {
+        self.pages.observe(&exchange);
+        let pages = &self.pages;
+        let out = &mut self.out;
+        let emit = &mut *out.emit;
+        let host = self.decoder.decode(
+            &exchange,
+            |exchange, events| pages.fill(exchange, events),
+            &mut |event, raw| emit(Piece::Record(event, raw)),
+            &mut out.diagnostics,
+        );
+        if let Some(host) = host {
+            out.read_hosts.insert(host);
+        }
+    }
+
+    fn diagnostic(&mut self, diagnostic: Diagnostic) {
+        self.out.diagnostics.push(diagnostic);
+    }
+}
+
+/// Turns one exchange into finished records: decoded, their pages filled,
+/// analysed. Needs no other exchange, so several can work at once.
+pub(crate) struct ExchangeDecoder<'a> {
+    registry: &'a Registry,
+    analyzer: &'a Analyzer,
+    keep_raw: bool,
+    /// The events of the exchange in hand, reused between exchanges.
+    scratch: Vec<Event>,
+}
+
+impl<'a> ExchangeDecoder<'a> {
+    pub(crate) fn new(pipeline: &'a Pipeline) -> ExchangeDecoder<'a> {
+        ExchangeDecoder {
+            registry: &pipeline.registry,
+            analyzer: &pipeline.analyzer,
+            keep_raw: pipeline.keep_raw,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Hands `exchange`'s records to `emit` in order and its decoders'
+    /// diagnostics to `diagnostics`; `fill_pages` sets their page URLs.
+    /// Returns the request's host when there were records (and it has one).
+    pub(crate) fn decode(
+        &mut self,
+        exchange: &Exchange,
+        fill_pages: impl FnOnce(&Exchange, &mut [Event]),
+        emit: &mut dyn FnMut(Event, Option<RawRequest>),
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<String> {
+        let mut out = EventCollector {
+            events: &mut self.scratch,
+            diagnostics,
+        };
+        self.registry.decode(exchange, &mut out);
+        if self.scratch.is_empty() {
+            return None;
+        }
+        fill_pages(exchange, &mut self.scratch);
+        self.analyzer.analyze(exchange, &mut self.scratch);
+        let raw = self.keep_raw.then(|| raw_request(exchange));
+        for event in self.scratch.drain(..) {
+            emit(event, raw.clone());
+        }
+        exchange.request.host()
+    }
+}
+
+/// The in-order end of reading one input: records go to `emit`, diagnostics
+/// are kept, and the hosts whose requests were decoded decide which contact
+/// records are still worth making.
+pub(crate) struct Delivery<'a> {
+    registry: &'a Registry,
+    /// Where finished records go, in order.
+    pub(crate) emit: &'a mut dyn FnMut(Piece<'_>),
+    /// Hosts whose requests were decoded (their DNS answers add nothing).
+    pub(crate) read_hosts: BTreeSet<String>,
+    pub(crate) diagnostics: Vec<Diagnostic>,
+}
+
+impl<'a> Delivery<'a> {
+    pub(crate) fn new(registry: &'a Registry, emit: &'a mut dyn FnMut(Piece<'_>)) -> Delivery<'a> {
+        Delivery {
+            registry,
+            emit,
+            read_hosts: BTreeSet::new(),
+            diagnostics: Vec::new(),
+        }
+    }
+
     /// Contact records for tracker hosts learned from DNS answers and from
     /// the SNI of connections that could not be read: one per host and way
     /// of learning it, listing the frames of every sighting. Call it after
     /// every exchange of the input has been decoded.
-    fn contacts(&mut self, contacts: Vec<Contact>, origin: &Origin) {
+    pub(crate) fn contacts(&mut self, contacts: Vec<Contact>, origin: &Origin) {
         // A DNS answer only matters where the host's own traffic could not be
         // read: when requests to it were decoded, they are the evidence.
         let mut seen: Vec<Contact> = Vec::new();
@@ -773,35 +915,9 @@ impl DecodingSink<'_> {
                     value: host.clone(),
                     property: None,
                 });
-                (self.emit)(event, None);
+                (self.emit)(Piece::Record(event, None));
             }
         }
-    }
-}
-
-impl ExchangeSink for DecodingSink<'_> {
-    fn exchange(&mut self, exchange: Exchange) {
-        self.pages.observe(&exchange);
-        let mut out = EventCollector {
-            events: &mut self.scratch,
-            diagnostics: &mut self.diagnostics,
-        };
-        self.registry.decode(&exchange, &mut out);
-        if !self.scratch.is_empty() {
-            self.pages.fill(&exchange, &mut self.scratch);
-            self.analyzer.analyze(&exchange, &mut self.scratch);
-            if let Some(host) = exchange.request.host() {
-                self.read_hosts.insert(host);
-            }
-            let raw = self.keep_raw.then(|| raw_request(&exchange));
-            for event in self.scratch.drain(..) {
-                (self.emit)(event, raw.clone());
-            }
-        }
-    }
-
-    fn diagnostic(&mut self, diagnostic: Diagnostic) {
-        self.diagnostics.push(diagnostic);
     }
 }
 

@@ -1,7 +1,7 @@
 //! `pixelscope scan`: records for every tracker request in the inputs.
 
 use crate::args::{OutputFormat, ScanArgs};
-use crate::pipeline::{self, FileOutcome};
+use crate::pipeline::{self, FileOutcome, Piece};
 use anyhow::Context;
 use pixelscope_model::{Diagnostic, Event, Kind, Severity};
 use pixelscope_report::{Format, escape};
@@ -73,7 +73,8 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     // JSON Lines records of files read in parallel are encoded by the thread
     // that read them; the writer then only copies bytes (docs/SCALE.md).
     let encode_json_lines = |outcome: &mut FileOutcome| {
-        let mut lines = Vec::new();
+        let mut lines = std::mem::take(&mut outcome.json_lines);
+        lines.clear();
         for event in outcome.events.iter().filter(|e| wanted(e)) {
             if !pixelscope_report::encode_json_line(event, &mut lines) {
                 // Too large to buffer: the whole file goes through the writer.
@@ -87,9 +88,11 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let encode: Option<pipeline::Encoder<'_>> =
         (format == Some(Format::Jsonl)).then_some(&encode_json_lines);
     let writer = std::cell::RefCell::new(writer);
-    let mut write_record = |event: Event, _raw| -> anyhow::Result<()> {
-        if wanted(&event) {
-            writer.borrow_mut().write_event(&event)?;
+    let mut write_record = |piece: Piece<'_>| -> anyhow::Result<()> {
+        match piece {
+            Piece::Record(event, _) if wanted(&event) => writer.borrow_mut().write_event(&event)?,
+            Piece::Record(..) => {}
+            Piece::Encoded(lines) => writer.borrow_mut().write_json_lines(lines)?,
         }
         Ok(())
     };
@@ -230,8 +233,7 @@ fn terminal_width() -> Option<usize> {
 mod tests {
     use crate::args::AnalysisArgs;
     use crate::input;
-    use crate::pipeline::{self, Pipeline};
-    use pixelscope_model::Event;
+    use crate::pipeline::{self, Piece, Pipeline};
     use pixelscope_report::{JsonArrayWriter, JsonLinesWriter, RecordWriter};
     use std::path::PathBuf;
 
@@ -263,7 +265,11 @@ mod tests {
         let mut kinds = Vec::new();
         let (mut records, mut identifiers, mut flags, mut frames) = (0, 0, 0, 0);
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let mut record = |event: Event, _raw| -> anyhow::Result<()> {
+        let mut record = |piece: Piece<'_>| -> anyhow::Result<()> {
+            // No encoder is given, so every piece is a record.
+            let Piece::Record(event, _) = piece else {
+                anyhow::bail!("records arrived encoded")
+            };
             lines.write_event(&event)?;
             array.write_event(&event)?;
             expected.push_str(&serde_json::to_string(&event)?);

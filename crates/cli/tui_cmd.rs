@@ -107,8 +107,8 @@ fn load(
     let mut index = 0usize;
     for batch in inputs.chunks(window) {
         let outcomes: Vec<FileOutcome> = match &pool {
-            Ok(pool) => pool.install(|| batch.par_iter().map(|i| pipeline.process(i)).collect()),
-            Err(_) => batch.iter().map(|i| pipeline.process(i)).collect(),
+            Ok(pool) => pool.install(|| batch.par_iter().map(|i| pipeline.process(i, 1)).collect()),
+            Err(_) => batch.iter().map(|i| pipeline.process(i, 1)).collect(),
         };
         for (input, outcome) in batch.iter().zip(outcomes) {
             if !send_outcome(outcome, kept, sender)

@@ -83,6 +83,6 @@ mod text;
 
 pub use analyzer::{Analyzer, AnalyzerOptions, BuildError, site};
 pub use identity::{Identities, Identity, IdentityError, Normalisation};
-pub use page::PageTracker;
+pub use page::{PageSnapshot, PageTracker};
 pub use report::{IdentityReport, IdentitySummary, IdentityTally, Receipt};
 pub use rules::{Rules, RulesError};

@@ -59,46 +59,90 @@ impl PageTracker {
     /// header names a page (more than a bare origin), else `navigation`
     /// when a page load from the Referer's origin precedes the request.
     pub fn fill(&self, exchange: &Exchange, events: &mut [Event]) {
-        let referer = exchange
-            .request
-            .header("referer")
-            .map(str::trim)
-            .filter(|r| !r.is_empty());
-        for event in events.iter_mut() {
-            if event.page_url.is_some() {
-                event
-                    .page_url_from
-                    .get_or_insert_with(|| "payload".to_owned());
-                continue;
-            }
-            if event.kind != Kind::Event {
-                continue;
-            }
-            let Some(referer) = referer else { continue };
-            let Some(origin) = origin_of(referer) else {
-                continue;
-            };
-            if referer.len() > origin.len() + 1 {
-                event.page_url = Some(referer.to_owned());
-                event.page_url_from = Some("referer".to_owned());
-                continue;
-            }
-            let page = self
-                .loads
-                .iter()
-                .rev()
-                .find(|(time, load_origin, _)| {
-                    *load_origin == origin
-                        && match (time, exchange.time) {
-                            (Some(load), Some(now)) => *load <= now,
-                            _ => true,
-                        }
-                })
-                .map(|(_, _, url)| url.clone());
-            if let Some(page) = page {
-                event.page_url = Some(page);
-                event.page_url_from = Some("navigation".to_owned());
-            }
+        fill_events(exchange, events, |origin| self.last_load(origin, exchange));
+    }
+
+    /// What [`PageTracker::fill`] would read from this tracker for
+    /// `exchange`, taken now, so that the events can be filled later on
+    /// another thread while this tracker goes on observing.
+    pub fn snapshot(&self, exchange: &Exchange) -> PageSnapshot {
+        // Only a Referer that is a bare origin needs the page loads.
+        let navigation = referer_of(exchange)
+            .and_then(|referer| origin_of(referer).filter(|o| referer.len() <= o.len() + 1))
+            .and_then(|origin| self.last_load(&origin, exchange));
+        PageSnapshot { navigation }
+    }
+
+    /// The URL of the last page load from `origin` not after `exchange`.
+    fn last_load(&self, origin: &str, exchange: &Exchange) -> Option<String> {
+        self.loads
+            .iter()
+            .rev()
+            .find(|(time, load_origin, _)| {
+                load_origin == origin
+                    && match (time, exchange.time) {
+                        (Some(load), Some(now)) => *load <= now,
+                        _ => true,
+                    }
+            })
+            .map(|(_, _, url)| url.clone())
+    }
+}
+
+/// The part of a [`PageTracker`] that one exchange's events need, taken when
+/// the exchange went past (see [`PageTracker::snapshot`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageSnapshot {
+    /// The page the Referer's bare origin points to, when there is one.
+    navigation: Option<String>,
+}
+
+impl PageSnapshot {
+    /// Fills the events of `exchange` exactly as [`PageTracker::fill`]
+    /// would have when the snapshot was taken.
+    pub fn fill(&self, exchange: &Exchange, events: &mut [Event]) {
+        fill_events(exchange, events, |_| self.navigation.clone());
+    }
+}
+
+fn referer_of(exchange: &Exchange) -> Option<&str> {
+    exchange
+        .request
+        .header("referer")
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+}
+
+/// The rule of [`PageTracker::fill`], with the page-load lookup given as
+/// `navigation` (called with the Referer's origin).
+fn fill_events(
+    exchange: &Exchange,
+    events: &mut [Event],
+    mut navigation: impl FnMut(&str) -> Option<String>,
+) {
+    let referer = referer_of(exchange);
+    for event in events.iter_mut() {
+        if event.page_url.is_some() {
+            event
+                .page_url_from
+                .get_or_insert_with(|| "payload".to_owned());
+            continue;
+        }
+        if event.kind != Kind::Event {
+            continue;
+        }
+        let Some(referer) = referer else { continue };
+        let Some(origin) = origin_of(referer) else {
+            continue;
+        };
+        if referer.len() > origin.len() + 1 {
+            event.page_url = Some(referer.to_owned());
+            event.page_url_from = Some("referer".to_owned());
+            continue;
+        }
+        if let Some(page) = navigation(&origin) {
+            event.page_url = Some(page);
+            event.page_url_from = Some("navigation".to_owned());
         }
     }
 }
@@ -194,6 +238,33 @@ mod tests {
         let (ex, mut events) = beacon("https://shop.test/", 3);
         pages.fill(&ex, &mut events);
         assert_eq!(events[0].page_url.as_deref(), Some("https://shop.test/"));
+    }
+
+    #[test]
+    fn a_snapshot_fills_as_the_tracker_did_when_it_was_taken() {
+        let mut pages = PageTracker::new();
+        let load = |url: &str, time| exchange(url, time, &[("sec-fetch-dest", "document")]);
+        pages.observe(&load("https://shop.test/first", 1));
+        let (early, _) = beacon("https://shop.test/", 2);
+        let (full, _) = beacon("https://shop.test/page?x=1", 2);
+        let snapshots = [pages.snapshot(&early), pages.snapshot(&full)];
+        // Later loads must not leak into snapshots taken before them.
+        pages.observe(&load("https://shop.test/second", 2));
+        let mut from_snapshot = beacon("https://shop.test/", 2).1;
+        snapshots[0].fill(&early, &mut from_snapshot);
+        assert_eq!(
+            from_snapshot[0].page_url.as_deref(),
+            Some("https://shop.test/first")
+        );
+        let mut from_tracker = beacon("https://shop.test/", 2).1;
+        pages.fill(&early, &mut from_tracker);
+        assert_eq!(
+            from_tracker[0].page_url.as_deref(),
+            Some("https://shop.test/second")
+        );
+        let mut full_events = beacon("https://shop.test/page?x=1", 2).1;
+        snapshots[1].fill(&full, &mut full_events);
+        assert_eq!(full_events[0].page_url_from.as_deref(), Some("referer"));
     }
 
     #[test]
