@@ -29,12 +29,12 @@ use std::sync::{Mutex, PoisonError};
 
 /// Exchanges per batch: enough that handing over costs little per exchange
 /// (about 40 µs of work each), few enough to keep memory in flight small.
-const BATCH_EXCHANGES: usize = 16;
+const BATCH_EXCHANGES: usize = 64;
 /// Body bytes after which a batch closes early, so that batches of large
 /// bodies do not pile up.
 const BATCH_BYTES: usize = 1 << 20;
 /// Batches per worker between the reader and delivery.
-const IN_FLIGHT_PER_WORKER: usize = 2;
+const IN_FLIGHT_PER_WORKER: usize = 4;
 /// More decoding threads than this cannot be fed: the reader does about a
 /// fifth of the work. Each costs memory (the allocator's pages of its own).
 const MAX_WORKERS: usize = 4;
@@ -255,8 +255,9 @@ impl ExchangeSink for Batcher {
         self.pages.observe(&exchange);
         let pages = self.pages.snapshot(&exchange);
         // No decoder or analysis reads a response body, and a script's body
-        // is often a hundred times its request: in flight they made most of
-        // the memory of a batch.
+        // is often a hundred times its request: kept, 64 of them up to the
+        // body limit each would be a batch's memory, uncounted by
+        // BATCH_BYTES.
         if let Some(response) = exchange.response.as_mut() {
             response.body = None;
         }
