@@ -59,7 +59,8 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 
-    /// Files read in parallel (default: one per core).
+    /// Threads: files read in parallel, or for a large file (or one alone) the
+    /// threads that decode it while one reads it (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
 }
@@ -130,7 +131,8 @@ pub struct MatrixArgs {
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 
-    /// Files read in parallel (default: one per core).
+    /// Threads: files read in parallel, or for a large file (or one alone) the
+    /// threads that decode it while one reads it (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
 }
@@ -179,7 +181,8 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 
-    /// Files read in parallel (default: one per core).
+    /// Threads: files read in parallel, or for a large file (or one alone) the
+    /// threads that decode it while one reads it (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
 }
