@@ -69,9 +69,12 @@ if want http1; then
   f="$dir/http1-$mb.pcapng"
   echo "== HTTP/1 cleartext capture ($(size "$f") bytes)"
   run "pixelscope scan http1.pcapng" "$(size "$f")" $bin scan --format jsonl "$f"
+  # The same on one thread: the speed of one core, and what the split read gains.
+  run "pixelscope scan -j 1 http1.pcapng" "$(size "$f")" $bin scan --format jsonl -j 1 "$f"
   if command -v tshark >/dev/null; then
     run "tshark -Y http.request" "$(size "$f")" tshark -r "$f" -Y http.request -T fields -e http.request.full_uri
     ratio "pixelscope scan http1.pcapng" "tshark -Y http.request" "speed-up over tshark"
+    ratio "pixelscope scan -j 1 http1.pcapng" "tshark -Y http.request" "speed-up over tshark, one thread"
   fi
 fi
 
@@ -80,9 +83,11 @@ if want h2; then
   f="$dir/h2-$mb.pcapng"
   echo "== TLS 1.3 + HTTP/2 capture with key log ($(size "$f") bytes)"
   run "pixelscope scan h2.pcapng --keylog" "$(size "$f")" $bin scan --format jsonl --keylog "$dir/h2.keys" "$f"
+  run "pixelscope scan -j 1 h2.pcapng --keylog" "$(size "$f")" $bin scan --format jsonl -j 1 --keylog "$dir/h2.keys" "$f"
   if command -v tshark >/dev/null; then
     run "tshark -Y http2.headers.method" "$(size "$f")" tshark -r "$f" -o "tls.keylog_file:$dir/h2.keys" -Y http2.headers.method -T fields -e http2.headers.path
     ratio "pixelscope scan h2.pcapng --keylog" "tshark -Y http2.headers.method" "speed-up over tshark"
+    ratio "pixelscope scan -j 1 h2.pcapng --keylog" "tshark -Y http2.headers.method" "speed-up over tshark, one thread"
   fi
 fi
 
@@ -91,6 +96,7 @@ if want har; then
   f="$dir/big-$har_mb.har"
   echo "== HAR ($(size "$f") bytes)"
   run "pixelscope scan big.har" "$(size "$f")" $bin scan --format jsonl "$f"
+  run "pixelscope scan -j 1 big.har" "$(size "$f")" $bin scan --format jsonl -j 1 "$f"
   if command -v jq >/dev/null; then
     run "jq .log.entries[].request.url" "$(size "$f")" jq -r '.log.entries[].request.url' "$f"
     ratio "pixelscope scan big.har" "jq .log.entries[].request.url" "speed-up over jq"
@@ -100,6 +106,7 @@ if want har; then
   if command -v node >/dev/null && [ -n "$npm_root" ] && [ -d "$npm_root/trackhar" ] && [ "$(size "$f")" -lt 500000000 ]; then
     run "trackhar (node) big.har" "$(size "$f")" env TRACKHAR_DIR="$npm_root" node benches/trackhar.mjs "$f"
     ratio "pixelscope scan big.har" "trackhar (node) big.har" "speed-up over TrackHAR"
+    ratio "pixelscope scan -j 1 big.har" "trackhar (node) big.har" "speed-up over TrackHAR, one thread"
   fi
 fi
 
