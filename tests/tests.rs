@@ -23,4 +23,5 @@ mod scale;
 mod scan_capture;
 mod scan_h3;
 mod scan_har;
+mod trackers;
 mod tui;

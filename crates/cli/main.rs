@@ -65,7 +65,11 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("pixelscope: {err:#}");
+            // Errors name paths and quote files: nothing raw reaches the terminal.
+            eprintln!(
+                "pixelscope: {}",
+                pixelscope_report::escape::terminal(&format!("{err:#}"))
+            );
             ExitCode::from(1)
         }
     }

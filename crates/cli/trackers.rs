@@ -14,7 +14,8 @@ pub fn run(args: &TrackersArgs) -> anyhow::Result<ExitCode> {
     let pipeline = match Pipeline::new(&options) {
         Ok(pipeline) => pipeline,
         Err(err) => {
-            eprintln!("pixelscope: {err:#}");
+            // The message quotes the catalog, which may hold anything.
+            eprintln!("pixelscope: {}", escape::terminal(&format!("{err:#}")));
             return Ok(ExitCode::from(2));
         }
     };
@@ -42,28 +43,45 @@ pub fn run(args: &TrackersArgs) -> anyhow::Result<ExitCode> {
             writeln!(out)?;
         }
         ListFormat::Table => {
-            writeln!(
-                out,
-                "{:<16} {:<12} {:<8} ENDPOINTS",
-                "ID", "VENDOR", "VERSION"
-            )?;
-            for d in registry.decoders() {
-                let endpoints: Vec<String> = d
-                    .endpoints()
-                    .iter()
-                    .map(|e| format!("{}{} ({})", e.host, e.path, e.kind_name()))
-                    .collect();
-                writeln!(
-                    out,
-                    "{:<16} {:<12} {:<8} {}",
-                    d.id(),
-                    d.vendor(),
-                    d.version(),
-                    if endpoints.is_empty() {
+            // Columns as wide as their longest entry: vendor names run from
+            // "X" to "The Trade Desk", and catalogs may add longer ones.
+            let rows: Vec<[String; 4]> = registry
+                .decoders()
+                .iter()
+                .map(|d| {
+                    let endpoints: Vec<String> = d
+                        .endpoints()
+                        .iter()
+                        .map(|e| format!("{}{} ({})", e.host, e.path, e.kind_name()))
+                        .collect();
+                    let endpoints = if endpoints.is_empty() {
                         "(recognised by payload shape on any host)".to_owned()
                     } else {
-                        escape::terminal(&endpoints.join(", "))
-                    }
+                        endpoints.join(", ")
+                    };
+                    // A catalog given with --decoders names its own
+                    // decoders: escaped like anything else from outside.
+                    [d.id(), d.vendor(), d.version(), &endpoints].map(escape::terminal)
+                })
+                .collect();
+            let width = |column: usize, title: &str| {
+                rows.iter()
+                    .filter_map(|row| row.get(column))
+                    .map(|cell| cell.chars().count())
+                    .chain([title.chars().count()])
+                    .max()
+                    .unwrap_or(0)
+            };
+            let (id, vendor, version) = (width(0, "ID"), width(1, "VENDOR"), width(2, "VERSION"));
+            writeln!(
+                out,
+                "{:<id$} {:<vendor$} {:<version$} ENDPOINTS",
+                "ID", "VENDOR", "VERSION"
+            )?;
+            for [d_id, d_vendor, d_version, endpoints] in &rows {
+                writeln!(
+                    out,
+                    "{d_id:<id$} {d_vendor:<vendor$} {d_version:<version$} {endpoints}"
                 )?;
             }
         }
