@@ -35,32 +35,30 @@ fn the_table_lists_every_decoder_in_aligned_columns() {
     }
 }
 
+/// `pixelscope trackers` with the sample user catalog, `from` replaced by
+/// `to` in it.
+fn trackers_with_catalog(from: &str, to: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog.toml");
+    let acme = std::fs::read_to_string(sample("decoders/user/acme-pixel.toml")).unwrap();
+    assert!(acme.contains(from), "the sample catalog has {from}");
+    std::fs::write(&catalog, acme.replace(from, to)).unwrap();
+    let mut cmd = pixelscope();
+    cmd.arg("trackers").arg("--decoders").arg(&catalog);
+    cmd.output().unwrap()
+}
+
 #[test]
 fn a_catalog_decoder_cannot_put_control_characters_on_the_terminal() {
-    let dir = tempfile::tempdir().unwrap();
-    let catalog = dir.path().join("evil.toml");
-    let acme = std::fs::read_to_string(sample("decoders/user/acme-pixel.toml")).unwrap();
-    std::fs::write(
-        &catalog,
-        acme.replace(
-            r#"vendor = "Acme""#,
-            r#"vendor = "Acme\u001b]0;pwned\u0007""#,
-        ),
-    )
-    .unwrap();
-    let out = pixelscope()
-        .arg("trackers")
-        .arg("--decoders")
-        .arg(&catalog)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = trackers_with_catalog(
+        r#"vendor = "Acme""#,
+        r#"vendor = "Acme\u001b]0;pwned\u0007""#,
     );
     let table = String::from_utf8(out.stdout).unwrap();
-    assert!(table.contains("acme-pixel"), "{table}");
+    assert!(
+        out.status.success() && table.contains("acme-pixel"),
+        "{table}"
+    );
     assert!(
         !table.contains('\u{1b}') && !table.contains('\u{7}'),
         "{table:?}"
@@ -69,20 +67,7 @@ fn a_catalog_decoder_cannot_put_control_characters_on_the_terminal() {
 
 #[test]
 fn a_broken_catalog_is_reported_without_its_control_characters() {
-    let dir = tempfile::tempdir().unwrap();
-    let catalog = dir.path().join("evil.toml");
-    let acme = std::fs::read_to_string(sample("decoders/user/acme-pixel.toml")).unwrap();
-    std::fs::write(
-        &catalog,
-        acme.replace(r#"id = "acme-pixel""#, r#"id = "acme\u001b[31m-pixel""#),
-    )
-    .unwrap();
-    let out = pixelscope()
-        .arg("trackers")
-        .arg("--decoders")
-        .arg(&catalog)
-        .output()
-        .unwrap();
+    let out = trackers_with_catalog(r#"id = "acme-pixel""#, r#"id = "acme\u001b[31m-pixel""#);
     assert_eq!(out.status.code(), Some(2), "a bad catalog is a usage error");
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("tracker id"), "{stderr}");
