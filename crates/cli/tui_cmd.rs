@@ -106,9 +106,14 @@ fn load(
     let window = threads.saturating_mul(2).max(1);
     let mut index = 0usize;
     for batch in inputs.chunks(window) {
+        // A file alone (one input, or the last of many) is decoded on every
+        // core while one thread reads it.
+        let workers = if batch.len() == 1 { threads } else { 1 };
         let outcomes: Vec<FileOutcome> = match &pool {
-            Ok(pool) => pool.install(|| batch.par_iter().map(|i| pipeline.process(i, 1)).collect()),
-            Err(_) => batch.iter().map(|i| pipeline.process(i, 1)).collect(),
+            Ok(pool) if batch.len() > 1 => {
+                pool.install(|| batch.par_iter().map(|i| pipeline.process(i, 1)).collect())
+            }
+            _ => batch.iter().map(|i| pipeline.process(i, workers)).collect(),
         };
         for (input, outcome) in batch.iter().zip(outcomes) {
             if !send_outcome(outcome, kept, sender)
