@@ -70,8 +70,9 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         (!args.events_only || event.kind == Kind::Event)
             && (!args.only_flagged || is_flagged(event))
     };
-    // JSON Lines records of files read in parallel are encoded by the thread
-    // that read them; the writer then only copies bytes (docs/SCALE.md).
+    // JSON Lines records made on other threads (small files read in
+    // parallel, or a batch of a large file) are encoded on the thread that
+    // made them; the writer then only copies bytes (docs/SCALE.md).
     let encode_json_lines = |outcome: &mut FileOutcome| {
         let mut lines = std::mem::take(&mut outcome.json_lines);
         lines.clear();

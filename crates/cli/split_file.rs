@@ -1,9 +1,9 @@
 //! One input read on several threads: a reader and a crew of decoders.
 //!
-//! Reading a capture (pcap framing, TCP reassembly, TLS, HTTP) or a HAR is
-//! about a fifth of the work; decoding and analysing the exchanges is most of
-//! the rest, and each exchange can be decoded without the others. So one
-//! thread reads and hands the exchanges on in numbered batches, `workers`
+//! Reading a capture (pcap framing, TCP reassembly, TLS, HTTP) or a HAR is a
+//! fifth to a quarter of the work; decoding and analysing the exchanges is
+//! most of the rest, and each exchange can be decoded without the others. So
+//! one thread reads and hands the exchanges on in numbered batches, `workers`
 //! threads decode and analyse them, and the calling thread puts the batches
 //! back in order and delivers their records, exactly as a single thread
 //! would have: the same records and diagnostics, in the same order.
@@ -28,15 +28,15 @@ use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 use std::sync::{Mutex, PoisonError};
 
 /// Exchanges per batch: enough that handing over costs little per exchange
-/// (about 40 µs of work each), few enough to keep memory in flight small.
+/// (about 35 µs of work each), few enough to keep memory in flight small.
 const BATCH_EXCHANGES: usize = 64;
 /// Body bytes after which a batch closes early, so that batches of large
 /// bodies do not pile up.
 const BATCH_BYTES: usize = 1 << 20;
 /// Batches per worker between the reader and delivery.
 const IN_FLIGHT_PER_WORKER: usize = 4;
-/// More decoding threads than this cannot be fed: the reader does about a
-/// fifth of the work. Each costs memory (the allocator's pages of its own).
+/// More decoding threads than this cannot be fed: the reader does a fifth to
+/// a quarter of the work. Each costs memory (the allocator's pages of its own).
 const MAX_WORKERS: usize = 4;
 
 /// What the reader saw, in its order.
