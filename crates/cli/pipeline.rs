@@ -22,7 +22,7 @@ use pixelscope_tls::{KeyLog, TlsLayer};
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufReader, IsTerminal, Read, Seek, SeekFrom};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// What the commands share: the decoders, the analyzer and the key log.
 pub struct Pipeline {
@@ -178,6 +178,7 @@ impl Pipeline {
                     raw.push(request);
                 }
             }
+            true
         });
         outcome.events = events;
         outcome.raw = raw;
@@ -195,12 +196,17 @@ impl Pipeline {
     /// the records and diagnostics are the same, in the same order, and when
     /// `encode` is given the records are encoded on those threads too and
     /// arrive as [`Piece::Encoded`].
+    ///
+    /// `emit` returns whether it wants more: once it says no (the output was
+    /// closed, as by `scan … | head`), reading stops at the next refill of
+    /// the input instead of running on to its end; the records already made
+    /// are still offered.
     pub fn process_into(
         &self,
         input: &Input,
         workers: usize,
         encode: Option<Encoder<'_>>,
-        emit: &mut dyn FnMut(Piece<'_>),
+        emit: &mut dyn FnMut(Piece<'_>) -> bool,
     ) -> FileOutcome {
         let path = input.path.display().to_string();
         let mut outcome = FileOutcome::new(path.clone());
@@ -246,8 +252,15 @@ impl Pipeline {
             Some(contents) => Source::Memory(contents),
             None => Source::File(file),
         };
+        let stop = AtomicBool::new(false);
+        let emit = &mut |piece: Piece<'_>| {
+            if !emit(piece) {
+                stop.store(true, Ordering::Relaxed);
+            }
+        };
         let (diagnostics, result) = if workers > 1 {
-            crate::split_file::read(self, format, source, origin, workers, encode, emit)
+            let input = (format, source, origin);
+            crate::split_file::read(self, input, &stop, workers, encode, emit)
         } else {
             let sink = DecodingSink {
                 decoder: ExchangeDecoder::new(self),
@@ -255,7 +268,7 @@ impl Pipeline {
                 out: Delivery::new(&self.registry, emit),
             };
             let (mut sink, contacts, result) =
-                self.read_exchanges(format, source, origin.clone(), sink);
+                self.read_exchanges(format, source, origin.clone(), &stop, sink);
             sink.out.contacts(contacts, &origin);
             (sink.out.diagnostics, result)
         };
@@ -270,11 +283,14 @@ impl Pipeline {
     /// `sink` and hands the sink back with the contacts the capture layers
     /// learned (none for a HAR); the error is the fatal one that stopped the
     /// reader (what was read before it stands).
+    /// Once `stop` is set, a file yields no more bytes (a small input in
+    /// memory is read to its end).
     pub(crate) fn read_exchanges<S: ExchangeSink>(
         &self,
         format: InputFormat,
         source: Source,
         origin: Origin,
+        stop: &AtomicBool,
         sink: S,
     ) -> (S, Vec<Contact>, Result<(), String>) {
         match source {
@@ -282,13 +298,15 @@ impl Pipeline {
                 let len = contents.len();
                 self.parse(format, contents.as_slice(), Some(len), origin, sink)
             }
-            Source::File(mut file) => match file.seek(SeekFrom::Start(0)) {
+            Source::File(file) => match Stoppable::new(file, stop).rewind() {
                 Err(err) => (sink, Vec::new(), Err(format!("cannot read: {err}"))),
                 // The HAR reader reads a MiB at a time itself: a BufReader
                 // would only copy every byte once more.
-                Ok(_) if format == InputFormat::Har => self.parse(format, file, None, origin, sink),
+                Ok(file) if format == InputFormat::Har => {
+                    self.parse(format, file, None, origin, sink)
+                }
                 // The capture reader's refills can be small: buffer them.
-                Ok(_) => self.parse(
+                Ok(file) => self.parse(
                     format,
                     BufReader::with_capacity(1 << 20, file),
                     None,
@@ -344,6 +362,35 @@ impl Pipeline {
 pub(crate) enum Source {
     Memory(Vec<u8>),
     File(File),
+}
+
+/// A file that fails its next read once `stop` is set, so that a reader
+/// deep in a large input ends there (its error is the input's fatal one,
+/// which nobody is left to read).
+struct Stoppable<'a> {
+    file: File,
+    stop: &'a AtomicBool,
+}
+
+impl<'a> Stoppable<'a> {
+    fn new(file: File, stop: &'a AtomicBool) -> Stoppable<'a> {
+        Stoppable { file, stop }
+    }
+
+    /// Back to the start of the file, for parsing after hashing.
+    fn rewind(mut self) -> std::io::Result<Stoppable<'a>> {
+        self.file.seek(SeekFrom::Start(0))?;
+        Ok(self)
+    }
+}
+
+impl Read for Stoppable<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("stopped: the output was closed"));
+        }
+        self.file.read(buf)
+    }
 }
 
 /// The limits of the three readers, from the defaults of their crates and
@@ -590,6 +637,7 @@ pub fn run_all_streaming(
                     {
                         failure = Some(err);
                     }
+                    failure.is_none()
                 });
                 if let Some(err) = failure {
                     return Err(err);
@@ -946,5 +994,56 @@ pub fn place(origin: &Origin) -> String {
         Some([frame]) => format!(": frame {frame}"),
         Some([first, .., last]) => format!(": frames {first}-{last}"),
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    // Test code: a failed expectation is meant to stop the test.
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use std::path::PathBuf;
+
+    /// The lab HAR's entries repeated: a HAR of some 25 MB, read from the
+    /// file in 1 MiB refills.
+    fn large_har(dir: &std::path::Path) -> Input {
+        let lab = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/lab/http1/site.har");
+        let mut har: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(lab).unwrap()).unwrap();
+        let entries = har["log"]["entries"].as_array().unwrap().clone();
+        let repeated: Vec<serde_json::Value> = (0..40).flat_map(|_| entries.clone()).collect();
+        har["log"]["entries"] = serde_json::Value::Array(repeated);
+        let path = dir.join("large.har");
+        std::fs::write(&path, serde_json::to_vec(&har).unwrap()).unwrap();
+        Input {
+            path,
+            explicit: true,
+        }
+    }
+
+    /// `scan … | head`: once the output is gone, the input is not read on
+    /// to its end, on one thread or several.
+    #[test]
+    fn reading_stops_soon_after_the_output_is_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = large_har(dir.path());
+        let pipeline = Pipeline::new(&AnalysisArgs::default()).unwrap();
+        let all = pipeline.process(&input, 1).events.len();
+        assert!(all > 2000, "{all} records");
+        for workers in [1, 3] {
+            let mut offered = 0;
+            let outcome = pipeline.process_into(&input, workers, None, &mut |_| {
+                offered += 1;
+                false
+            });
+            // What was already read or in flight still comes; the rest of
+            // the file is never parsed.
+            assert!(offered < all / 2, "{workers} workers: {offered} of {all}");
+            assert!(
+                outcome
+                    .fatal
+                    .is_some_and(|f| f.contains("output was closed"))
+            );
+        }
     }
 }

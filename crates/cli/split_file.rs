@@ -24,6 +24,7 @@ use pixelscope_analyze::{PageSnapshot, PageTracker};
 use pixelscope_model::{Diagnostic, Event, Exchange, ExchangeSink, InputFormat, Origin};
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 use std::sync::{Mutex, PoisonError};
 
@@ -61,12 +62,12 @@ struct Done {
 /// `emit` on this thread, encoded by `encode` on the workers when it is
 /// given (so records are made and freed on one thread, and this one only
 /// copies bytes); returns the diagnostics and the fatal error, as
-/// [`Pipeline::process_into`] does on one thread.
+/// [`Pipeline::process_into`] does on one thread, and like it stops reading
+/// once `stop` is set.
 pub fn read(
     pipeline: &Pipeline,
-    format: InputFormat,
-    source: Source,
-    origin: Origin,
+    (format, source, origin): (InputFormat, Source, Origin),
+    stop: &AtomicBool,
     workers: usize,
     encode: Option<Encoder<'_>>,
     emit: &mut dyn FnMut(Piece<'_>),
@@ -101,7 +102,7 @@ pub fn read(
                 tokens: take_token,
             };
             let (mut sink, contacts, result) =
-                pipeline.read_exchanges(format, source, origin.clone(), sink);
+                pipeline.read_exchanges(format, source, origin.clone(), stop, sink);
             sink.flush();
             (contacts, result)
         });
