@@ -283,6 +283,7 @@ impl Pipeline {
     /// `sink` and hands the sink back with the contacts the capture layers
     /// learned (none for a HAR); the error is the fatal one that stopped the
     /// reader (what was read before it stands).
+    ///
     /// Once `stop` is set, a file yields no more bytes (a small input in
     /// memory is read to its end).
     pub(crate) fn read_exchanges<S: ExchangeSink>(
