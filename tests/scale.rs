@@ -276,7 +276,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 /// Many batches, handed to three decoding threads that finish out of order:
-/// the lab HAR's entries repeated make about forty batches, with page loads
+/// the lab HAR's entries repeated make 32 batches of 64, with page loads
 /// throughout for page inference to carry from batch to batch.
 #[test]
 fn a_large_input_split_across_threads_keeps_every_record_in_order() {
