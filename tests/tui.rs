@@ -243,3 +243,51 @@ fn tui_refuses_to_draw_without_a_terminal() {
     assert!(stderr.contains("needs a terminal"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
+
+/// `scan`'s progress line in a real terminal: the file counter and a large
+/// file's share read are drawn on one line, which is erased before a file's
+/// diagnostics are printed (they start on a line of their own) and at the end.
+#[test]
+fn scan_progress_never_shares_a_line_with_diagnostics_and_is_gone_at_the_end() {
+    if !Tmux::available() {
+        println!(
+            "SKIPPED scan_progress_never_shares_a_line_with_diagnostics: tmux is not installed"
+        );
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_pixelscope");
+    let out = tempfile::tempdir().unwrap();
+    // A HAR over 1 MiB is read from the file (progress by bytes); the lab HAR
+    // after it has entries with diagnostics.
+    let lab = std::fs::read(root().join("samples/lab/http1/site.har")).unwrap();
+    let big = out.path().join("big.har");
+    let mut har: serde_json::Value = serde_json::from_slice(&lab).unwrap();
+    let entries = har["log"]["entries"].as_array().unwrap().clone();
+    let repeated = (0..4).flat_map(|_| entries.iter().cloned()).collect();
+    har["log"]["entries"] = serde_json::Value::Array(repeated);
+    std::fs::write(&big, serde_json::to_vec(&har).unwrap()).unwrap();
+    assert!(std::fs::metadata(&big).unwrap().len() > 1 << 20);
+    let records = out.path().join("records.jsonl");
+    let tmux = Tmux::start(&format!(
+        "'{bin}' scan -j1 --format jsonl -o '{}' '{}' samples/lab/http1/site.har; echo EXIT=$?; sleep 60",
+        records.display(),
+        big.display()
+    ));
+    let screen = tmux.wait_for("the scan to end", |s| s.contains("EXIT="));
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        !screen.contains("scanning"),
+        "progress left on screen:\n{screen}"
+    );
+    let diagnostics: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains("body-mangled"))
+        .collect();
+    assert!(!diagnostics.is_empty(), "{screen}");
+    // Lines wrap at 100 columns; every diagnostic's first line starts the line.
+    let starts = screen
+        .lines()
+        .filter(|l| l.contains("pixelscope: "))
+        .all(|l| l.starts_with("pixelscope: "));
+    assert!(starts, "a diagnostic shares its line:\n{screen}");
+}

@@ -22,7 +22,7 @@ use pixelscope_tls::{KeyLog, TlsLayer};
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufReader, IsTerminal, Read, Seek, SeekFrom};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 /// What the commands share: the decoders, the analyzer and the key log.
 pub struct Pipeline {
@@ -165,12 +165,12 @@ impl Pipeline {
     }
 
     /// Reads one input completely, keeping its records in the outcome;
-    /// `workers` as in [`Pipeline::process_into`].
-    pub fn process(&self, input: &Input, workers: usize) -> FileOutcome {
+    /// `workers` and `watch` as in [`Pipeline::process_into`].
+    pub fn process(&self, input: &Input, workers: usize, watch: Option<Watch<'_>>) -> FileOutcome {
         let mut events = Vec::new();
         let mut raw = Vec::new();
         let keep_raw = self.keep_raw;
-        let mut outcome = self.process_into(input, workers, None, &mut |piece| {
+        let mut outcome = self.process_into(input, workers, None, watch, &mut |piece| {
             // Without an encoder every piece is a record.
             if let Piece::Record(event, request) = piece {
                 events.push(event);
@@ -200,12 +200,14 @@ impl Pipeline {
     /// `emit` returns whether it wants more: once it says no (the output was
     /// closed, as by `scan … | head`), reading stops at the next refill of
     /// the input instead of running on to its end; the records already made
-    /// are still offered.
+    /// are still offered. `watch` is told, after every refill of a large
+    /// file, how many of its bytes have been read and how many it has.
     pub fn process_into(
         &self,
         input: &Input,
         workers: usize,
         encode: Option<Encoder<'_>>,
+        watch: Option<Watch<'_>>,
         emit: &mut dyn FnMut(Piece<'_>) -> bool,
     ) -> FileOutcome {
         let path = input.path.display().to_string();
@@ -252,15 +254,20 @@ impl Pipeline {
             Some(contents) => Source::Memory(contents),
             None => Source::File(file),
         };
-        let stop = AtomicBool::new(false);
+        let size = hashed.size;
+        let watch_size = watch.map(|watch| move |read: u64| watch(read, size));
+        let steering = Steering {
+            stop: AtomicBool::new(false),
+            watch: watch_size.as_ref().map(|w| w as &(dyn Fn(u64) + Sync)),
+        };
         let emit = &mut |piece: Piece<'_>| {
             if !emit(piece) {
-                stop.store(true, Ordering::Relaxed);
+                steering.stop.store(true, Ordering::Relaxed);
             }
         };
         let (diagnostics, result) = if workers > 1 {
             let input = (format, source, origin);
-            crate::split_file::read(self, input, &stop, workers, encode, emit)
+            crate::split_file::read(self, input, &steering, workers, encode, emit)
         } else {
             let sink = DecodingSink {
                 decoder: ExchangeDecoder::new(self),
@@ -268,7 +275,7 @@ impl Pipeline {
                 out: Delivery::new(&self.registry, emit),
             };
             let (mut sink, contacts, result) =
-                self.read_exchanges(format, source, origin.clone(), &stop, sink);
+                self.read_exchanges(format, source, origin.clone(), &steering, sink);
             sink.out.contacts(contacts, &origin);
             (sink.out.diagnostics, result)
         };
@@ -284,14 +291,14 @@ impl Pipeline {
     /// learned (none for a HAR); the error is the fatal one that stopped the
     /// reader (what was read before it stands).
     ///
-    /// Once `stop` is set, a file yields no more bytes (a small input in
-    /// memory is read to its end).
+    /// A file is read as `steering` says (a small input in memory is read
+    /// to its end).
     pub(crate) fn read_exchanges<S: ExchangeSink>(
         &self,
         format: InputFormat,
         source: Source,
         origin: Origin,
-        stop: &AtomicBool,
+        steering: &Steering<'_>,
         sink: S,
     ) -> (S, Vec<Contact>, Result<(), String>) {
         match source {
@@ -299,7 +306,7 @@ impl Pipeline {
                 let len = contents.len();
                 self.parse(format, contents.as_slice(), Some(len), origin, sink)
             }
-            Source::File(file) => match Stoppable::new(file, stop).rewind() {
+            Source::File(file) => match Steered::new(file, steering).rewind() {
                 Err(err) => (sink, Vec::new(), Err(format!("cannot read: {err}"))),
                 // The HAR reader reads a MiB at a time itself: a BufReader
                 // would only copy every byte once more.
@@ -365,32 +372,54 @@ pub(crate) enum Source {
     File(File),
 }
 
-/// A file that fails its next read once `stop` is set, so that a reader
-/// deep in a large input ends there (its error is the input's fatal one,
-/// which nobody is left to read).
-struct Stoppable<'a> {
-    file: File,
-    stop: &'a AtomicBool,
+/// Told how many bytes of a file have been read so far.
+pub type Watch<'a> = &'a (dyn Fn(u64, u64) + Sync);
+
+/// What steers the reading of one file from outside, on whichever thread
+/// reads it.
+pub(crate) struct Steering<'a> {
+    /// Set once the records' reader has gone: the next refill fails, so
+    /// that a reader deep in a large input ends there (its error is the
+    /// input's fatal one, which nobody is left to read).
+    stop: AtomicBool,
+    /// Told the bytes read so far after every refill.
+    watch: Option<&'a (dyn Fn(u64) + Sync)>,
 }
 
-impl<'a> Stoppable<'a> {
-    fn new(file: File, stop: &'a AtomicBool) -> Stoppable<'a> {
-        Stoppable { file, stop }
+/// A file read as its [`Steering`] says.
+struct Steered<'a> {
+    file: File,
+    steering: &'a Steering<'a>,
+    read: u64,
+}
+
+impl<'a> Steered<'a> {
+    fn new(file: File, steering: &'a Steering<'a>) -> Steered<'a> {
+        Steered {
+            file,
+            steering,
+            read: 0,
+        }
     }
 
     /// Back to the start of the file, for parsing after hashing.
-    fn rewind(mut self) -> std::io::Result<Stoppable<'a>> {
+    fn rewind(mut self) -> std::io::Result<Steered<'a>> {
         self.file.seek(SeekFrom::Start(0))?;
         Ok(self)
     }
 }
 
-impl Read for Stoppable<'_> {
+impl Read for Steered<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.stop.load(Ordering::Relaxed) {
+        if self.steering.stop.load(Ordering::Relaxed) {
             return Err(std::io::Error::other("stopped: the output was closed"));
         }
-        self.file.read(buf)
+        let n = self.file.read(buf)?;
+        self.read += n as u64;
+        if let Some(watch) = self.steering.watch {
+            watch(self.read);
+        }
+        Ok(n)
     }
 }
 
@@ -607,6 +636,8 @@ pub fn run_all_streaming(
                 handler(Piece::Record(event, raw.next().flatten()))?;
             }
         }
+        // Diagnostics start on a line of their own, not after the progress.
+        progress.clear();
         each(outcome)
     };
     let large =
@@ -627,12 +658,15 @@ pub fn run_all_streaming(
         }
         let Some(input) = rest.first() else { break };
         start += 1;
+        let name = pixelscope_report::escape::terminal(&input.path.display().to_string());
+        let reading = |read: u64, size: u64| progress.reading(&name, read, size);
+        let watch: Option<Watch<'_>> = Some(&reading);
         // A large file is read alone and its records handed on as they are
         // made; the outcome then carries only the diagnostics.
         let outcome = match record.as_mut() {
             Some(handler) => {
                 let mut failure = None;
-                let outcome = pipeline.process_into(input, threads, encode, &mut |piece| {
+                let outcome = pipeline.process_into(input, threads, encode, watch, &mut |piece| {
                     if failure.is_none()
                         && let Err(err) = handler(piece)
                     {
@@ -645,10 +679,11 @@ pub fn run_all_streaming(
                 }
                 outcome
             }
-            None => pipeline.process(input, threads),
+            None => pipeline.process(input, threads, watch),
         };
-        progress.tick();
+        progress.clear();
         each(outcome)?;
+        progress.tick();
     }
     progress.done();
     Ok(())
@@ -696,7 +731,9 @@ fn run_ordered(
         })
     };
     let read = |index: usize| {
-        let mut outcome = inputs.get(index).map(|input| pipeline.process(input, 1));
+        let mut outcome = inputs
+            .get(index)
+            .map(|input| pipeline.process(input, 1, None));
         if let (Some(outcome), Some(encode)) = (outcome.as_mut(), encode) {
             encode(outcome);
         }
@@ -792,29 +829,67 @@ fn run_ordered(
 struct Progress {
     total: usize,
     done: AtomicUsize,
+    /// The file count is shown: several files, and a terminal to show it on.
     shown: bool,
+    /// A large file's share read is shown: a terminal to show it on.
+    terminal: bool,
+    /// The percentage of the file in hand last shown, plus one (0: none).
+    percent: AtomicU64,
+    /// Something is on the line that `clear` would erase.
+    showing: AtomicBool,
 }
 
 impl Progress {
     fn new(total: usize) -> Progress {
+        let terminal = std::io::stderr().is_terminal();
         Progress {
             total,
             done: AtomicUsize::new(0),
-            shown: total > 1 && std::io::stderr().is_terminal(),
+            shown: total > 1 && terminal,
+            terminal,
+            percent: AtomicU64::new(0),
+            showing: AtomicBool::new(false),
         }
     }
 
     fn tick(&self) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        self.percent.store(0, Ordering::Relaxed);
         if self.shown {
+            self.showing.store(true, Ordering::Relaxed);
             eprint!("\r\x1b[2Kscanning: {done}/{} files", self.total);
         }
     }
 
-    fn done(&self) {
-        if self.shown {
+    /// How far the reading of a large file (`name`, escaped) has come: shown
+    /// when the whole percentage changes.
+    fn reading(&self, name: &str, read: u64, size: u64) {
+        if !self.terminal || size == 0 {
+            return;
+        }
+        let percent = read.saturating_mul(100) / size;
+        if self.percent.swap(percent + 1, Ordering::Relaxed) == percent + 1 {
+            return;
+        }
+        let files = if self.total > 1 {
+            let done = self.done.load(Ordering::Relaxed);
+            format!(" (file {} of {})", done + 1, self.total)
+        } else {
+            String::new()
+        };
+        self.showing.store(true, Ordering::Relaxed);
+        eprint!("\r\x1b[2Kscanning: {name}: {percent}%{files}");
+    }
+
+    /// Erases the progress line, if one is shown.
+    fn clear(&self) {
+        if self.showing.swap(false, Ordering::Relaxed) {
             eprint!("\r\x1b[2K");
         }
+    }
+
+    fn done(&self) {
+        self.clear();
     }
 }
 
@@ -1029,11 +1104,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let input = large_har(dir.path());
         let pipeline = Pipeline::new(&AnalysisArgs::default()).unwrap();
-        let all = pipeline.process(&input, 1).events.len();
+        let all = pipeline.process(&input, 1, None).events.len();
         assert!(all > 2000, "{all} records");
         for workers in [1, 3] {
             let mut offered = 0;
-            let outcome = pipeline.process_into(&input, workers, None, &mut |_| {
+            let outcome = pipeline.process_into(&input, workers, None, None, &mut |_| {
                 offered += 1;
                 false
             });

@@ -18,13 +18,12 @@
 //! request bodies, and there are at most [`MAX_WORKERS`] workers.
 
 use crate::pipeline::{
-    Delivery, Encoder, ExchangeDecoder, FileOutcome, Piece, Pipeline, RawRequest, Source,
+    Delivery, Encoder, ExchangeDecoder, FileOutcome, Piece, Pipeline, RawRequest, Source, Steering,
 };
 use pixelscope_analyze::{PageSnapshot, PageTracker};
 use pixelscope_model::{Diagnostic, Event, Exchange, ExchangeSink, InputFormat, Origin};
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 use std::sync::{Mutex, PoisonError};
 
@@ -62,12 +61,12 @@ struct Done {
 /// `emit` on this thread, encoded by `encode` on the workers when it is
 /// given (so records are made and freed on one thread, and this one only
 /// copies bytes); returns the diagnostics and the fatal error, as
-/// [`Pipeline::process_into`] does on one thread, and like it stops reading
-/// once `stop` is set.
+/// [`Pipeline::process_into`] does on one thread, reading the file as
+/// `steering` says.
 pub fn read(
     pipeline: &Pipeline,
     (format, source, origin): (InputFormat, Source, Origin),
-    stop: &AtomicBool,
+    steering: &Steering<'_>,
     workers: usize,
     encode: Option<Encoder<'_>>,
     emit: &mut dyn FnMut(Piece<'_>),
@@ -102,7 +101,7 @@ pub fn read(
                 tokens: take_token,
             };
             let (mut sink, contacts, result) =
-                pipeline.read_exchanges(format, source, origin.clone(), stop, sink);
+                pipeline.read_exchanges(format, source, origin.clone(), steering, sink);
             sink.flush();
             (contacts, result)
         });

@@ -110,10 +110,16 @@ fn load(
         // core while one thread reads it.
         let workers = if batch.len() == 1 { threads } else { 1 };
         let outcomes: Vec<FileOutcome> = match &pool {
-            Ok(pool) if batch.len() > 1 => {
-                pool.install(|| batch.par_iter().map(|i| pipeline.process(i, 1)).collect())
-            }
-            _ => batch.iter().map(|i| pipeline.process(i, workers)).collect(),
+            Ok(pool) if batch.len() > 1 => pool.install(|| {
+                batch
+                    .par_iter()
+                    .map(|i| pipeline.process(i, 1, None))
+                    .collect()
+            }),
+            _ => batch
+                .iter()
+                .map(|i| pipeline.process(i, workers, None))
+                .collect(),
         };
         for (input, outcome) in batch.iter().zip(outcomes) {
             if !send_outcome(outcome, kept, sender)
